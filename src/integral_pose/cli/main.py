@@ -1,0 +1,57 @@
+"""Entry point of the ``ipr`` command.
+
+Each verb lives in its own module exposing ``add_parser(subparsers) -> None``; the parser it adds sets
+``func`` (a callable ``(argparse.Namespace) -> int``) as its default. Verbs are listed explicitly below.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from integral_pose import __version__
+
+
+class CliError(Exception):
+    """An error the CLI reports as one line on stderr with exit code 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the full ``ipr`` argument parser with every verb registered."""
+    from integral_pose.cli import verbs
+
+    parser = argparse.ArgumentParser(
+        prog="ipr",
+        description="integral-pose: 3D human pose by integral regression (train, evaluate, predict, export).",
+    )
+    parser.add_argument("--version", action="version", version=f"integral-pose {__version__}")
+    sub = parser.add_subparsers(dest="verb", metavar="VERB")
+    for add_parser in verbs.ALL:
+        add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``ipr`` with ``argv`` (default: ``sys.argv[1:]``) and return the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "func", None) is None:
+        parser.print_help()
+        return 0 if args.verb is None else 2
+    try:
+        return int(args.func(args) or 0)
+    except CliError as exc:
+        print(f"ipr {args.verb}: error: {exc}", file=sys.stderr)
+        return 2
+    except (ValueError, TypeError, FileNotFoundError, KeyError) as exc:
+        # Typed errors from the library carry a readable message naming the argument/file/key.
+        print(f"ipr {args.verb}: error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"ipr {args.verb}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
