@@ -26,4 +26,65 @@ def _register_op(p: argparse.ArgumentParser) -> None:
     p.set_defaults(func=run)
 
 
-_BENCHES = [("op", "integral op: original-style vs memory-lean, time and peak memory", _register_op)]
+def _register_render(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--sizes", type=int, nargs="+", default=[1000, 512], help="image widths in px (default 1000 512)")
+    p.add_argument("--count", type=int, default=20, help="images timed per row")
+    p.add_argument("--seed", type=int, default=0, help="sampling seed")
+
+    def run(args: argparse.Namespace) -> int:
+        from integral_pose.bench.render import main as bench_render
+
+        return bench_render(sizes=args.sizes, count=args.count, seed=args.seed)
+
+    p.set_defaults(func=run)
+
+
+def _register_loader(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--images", type=int, default=40, help="JPEGs per row (default 40)")
+    p.add_argument("--patch", type=int, nargs="+", default=[256, 128], help="patch sides in px (default 256 128)")
+    p.add_argument("--repeats", type=int, default=3, help="passes per row (best is reported)")
+    p.add_argument("--size", type=int, default=1000, help="image side in px (default 1000)")
+
+    def run(args: argparse.Namespace) -> int:
+        from integral_pose.bench.loader import main as bench_loader
+
+        return bench_loader(images=args.images, patches=tuple(args.patch), repeats=args.repeats, size=args.size)
+
+    p.set_defaults(func=run)
+
+
+def _register_infer(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--checkpoint", help="benchmark this checkpoint (default: a random model of --backbone)")
+    p.add_argument("--backbone", default="resnet50", help="backbone of the random model (default resnet50)")
+    p.add_argument("--patch", type=int, default=256, help="crop size in px of the random model (default 256)")
+    p.add_argument("--depth-bins", type=int, default=64, help="depth bins of the random model (default 64)")
+    p.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 8], help="batch sizes (default 1 8)")
+    p.add_argument("--repeats", type=int, default=5, help="timed repetitions per row (median is reported)")
+    p.add_argument("--threads", type=int, default=0, help="intra-op threads for both backends (0: torch's default)")
+    p.add_argument("--device", default="cpu", help="cpu or cuda")
+
+    def run(args: argparse.Namespace) -> int:
+        from integral_pose.bench.infer import main as bench_infer
+
+        return bench_infer(
+            checkpoint=args.checkpoint,
+            backbone=args.backbone,
+            patch=args.patch,
+            depth_bins=args.depth_bins,
+            batch_sizes=args.batch_sizes,
+            repeats=args.repeats,
+            threads=args.threads,
+            device=args.device,
+        )
+
+    p.set_defaults(func=run)
+
+
+_BENCHES = [
+    ("op", "integral op: original-style vs memory-lean, time and peak memory", _register_op),
+    ("render", "SynthMocap renderer: images/s per core at 1000 and 512 px wide vs a background+JPEG baseline",
+     _register_render),
+    ("loader", "data loader: samples/s per worker, plain vs reduced JPEG decode vs pre-cropped", _register_loader),
+    ("infer", "pose graph: per-crop latency and throughput, torch eager vs onnxruntime, batch 1 and 8",
+     _register_infer),
+]  # fmt: skip

@@ -271,7 +271,7 @@ class PoseRecords:
                 raise ValueError(f"{where}.{name}: expected shape {shape}, got {got}")
         for name in ("box", "joints_2d", "joints_vis", "cam_f", "cam_c", "cam_k", "cam_p", "cam_R", "cam_T"):
             arr = getattr(self, name)
-            bad = ~np.isfinite(arr.reshape(n, -1)).all(axis=1)
+            bad = ~np.isfinite(arr.reshape(n, int(np.prod(arr.shape[1:])))).all(axis=1)
             if bad.any():
                 raise ValueError(f"{where}.{name}: non-finite value at record {int(np.argmax(bad))}")
         small = (self.box[:, 2] <= 0) | (self.box[:, 3] <= 0)
@@ -283,11 +283,7 @@ class PoseRecords:
 
     def subset(self, index: np.ndarray | slice | Sequence[int]) -> PoseRecords:
         """A new table with the rows selected by ``index`` (integer array, boolean mask or slice)."""
-        kw = {
-            f.name: getattr(self, f.name)[index]
-            for f in fields(self)
-            if f.name not in ("header", "base_dir")
-        }
+        kw = {f.name: getattr(self, f.name)[index] for f in fields(self) if f.name not in ("header", "base_dir")}
         return PoseRecords(header=self.header, base_dir=self.base_dir, **kw)
 
     def arrays(self) -> dict[str, np.ndarray]:

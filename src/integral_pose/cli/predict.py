@@ -1,0 +1,252 @@
+"""``ipr predict``: 3D poses on an image, a folder, a video or a webcam, with JSON, pictures, video and a viewer."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from integral_pose.cli.main import CliError
+
+_DETECTOR_HELP = (
+    "person boxes when --boxes is not given: 'hog' (default; OpenCV's HOG people detector + NMS, the full image when "
+    "it finds nobody), 'full' (the whole image) or 'onnx:PATH' (your ONNX detector, see --detector-layout)"
+)
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register ``ipr predict``."""
+    p = sub.add_parser(
+        "predict",
+        help="estimate 3D poses on images, folders, videos or a webcam",
+        description="Estimate 3D human poses. Every output states its units (px, mm), the joint names, where the "
+        "person boxes came from and how the camera was modelled.",
+    )
+    p.add_argument("--checkpoint", required=True, help="integral-pose checkpoint (.pt), or an exported .onnx file")
+    p.add_argument("--source", required=True, help="an image, a folder (recursive, sorted), a video file or webcam:N")
+    g = p.add_argument_group("person boxes")
+    g.add_argument("--boxes", help="JSON file of boxes: {'format': 'xywh'|'xyxy', 'boxes': [[...]] or {frame: [...]}}")
+    g.add_argument("--box-format", choices=("xywh", "xyxy"), help="box format of --boxes (if the file has none)")
+    g.add_argument("--detector", default="hog", help=_DETECTOR_HELP)
+    g.add_argument(
+        "--detector-layout",
+        default="xyxy_score",
+        help="output columns of an ONNX detector: xyxy_score, xywh_score, cxcywh_score, xyxy_score_class, "
+        "xywh_score_class (default xyxy_score)",
+    )
+    g.add_argument("--detector-threshold", type=float, default=0.5, help="minimum ONNX detector score (0.5)")
+    g.add_argument("--detector-normalized", action="store_true", help="the ONNX detector outputs coordinates in [0, 1]")
+    c = p.add_argument_group("camera").add_mutually_exclusive_group()
+    c.add_argument("--intrinsics", help="JSON with the 3x3 camera matrix K in px ({'K': ...} or fx, fy, cx, cy)")
+    c.add_argument(
+        "--fov",
+        type=float,
+        default=55.0,
+        help="horizontal field of view in degrees assumed without --intrinsics (default 55; flagged as a guess)",
+    )
+    m = p.add_argument_group("model")
+    m.add_argument("--backend", choices=("torch", "onnx"), default="torch", help="PyTorch eager or onnxruntime")
+    m.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
+    m.add_argument("--flip-test", action="store_true", help="average with the mirrored crop (about 2x slower)")
+    m.add_argument("--batch-frames", type=int, default=8, help="frames processed together (default 8)")
+    o = p.add_argument_group("outputs")
+    o.add_argument("--save-json", metavar="DIR", help="one JSON per image/frame (units, joints, box source, camera)")
+    o.add_argument("--save-vis", metavar="DIR", help="one PNG per image/frame: 2D overlay and 3D view side by side")
+    o.add_argument("--save-video", metavar="OUT.mp4", help="an mp4 of the side-by-side pictures")
+    o.add_argument("--viewer", metavar="OUT.html", help="a self-contained HTML 3D viewer with a frame slider")
+    o.add_argument("--min-score", type=float, default=0.2, help="joints below this confidence are drawn hollow")
+    o.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def _box_provider(args: argparse.Namespace) -> Any:
+    from integral_pose.inference.detector import UserBoxes
+
+    if args.boxes:
+        return UserBoxes.from_json(args.boxes, args.box_format)
+    if args.box_format:
+        raise CliError("--box-format is only meaningful with --boxes")
+    return None
+
+
+def _detector(args: argparse.Namespace) -> Any:
+    from integral_pose.inference.detector import make_detector
+
+    if args.detector.startswith("onnx:"):
+        return make_detector(
+            args.detector,
+            layout=args.detector_layout,
+            score_threshold=args.detector_threshold,
+            normalized=args.detector_normalized,
+        )
+    return make_detector(args.detector)
+
+
+class _Outputs:
+    """Writers for the requested outputs; pictures are made only when an output needs them."""
+
+    def __init__(self, args: argparse.Namespace, fps: float | None) -> None:
+        self.json_dir = Path(args.save_json) if args.save_json else None
+        self.vis_dir = Path(args.save_vis) if args.save_vis else None
+        self.video_path = Path(args.save_video) if args.save_video else None
+        self.viewer_path = Path(args.viewer) if args.viewer else None
+        self.min_score = float(args.min_score)
+        self.fps = fps or 10.0
+        self._writer: Any = None
+        self._video_tmp: Path | None = None
+        self._video_size: tuple[int, int] | None = None
+        self.viewer_poses: list[Any] = []
+        self.viewer_names: list[str] = []
+        if self.video_path is not None and self.video_path.suffix.lower() != ".mp4":
+            raise CliError(f"--save-video: expected an .mp4 file name, got {str(self.video_path)!r}")
+        if self.viewer_path is not None and self.viewer_path.suffix.lower() not in (".html", ".htm"):
+            raise CliError(f"--viewer: expected an .html file name, got {str(self.viewer_path)!r}")
+
+    @property
+    def need_picture(self) -> bool:
+        return self.vis_dir is not None or self.video_path is not None
+
+    def add(self, frame: Any, result: Any) -> None:
+        from integral_pose.inference.results import atomic_write_bytes
+
+        if self.json_dir is not None:
+            result.save_json(self.json_dir / f"{frame.name}.json")
+        if self.viewer_path is not None:
+            self.viewer_poses.append(result.keypoints_3d)
+            self.viewer_names.append(frame.name)
+        if not self.need_picture:
+            return
+        import cv2
+
+        picture = _side_by_side(frame.image, result, self.min_score)
+        if self.vis_dir is not None:
+            ok, png = cv2.imencode(".png", picture[:, :, ::-1])
+            if not ok:
+                raise CliError(f"could not encode the picture of frame {frame.name!r}")
+            atomic_write_bytes(self.vis_dir / f"{frame.name}.png", png.tobytes())
+        if self.video_path is not None:
+            self._write_video_frame(picture)
+
+    def _write_video_frame(self, picture: Any) -> None:
+        import cv2
+
+        assert self.video_path is not None
+        if self._writer is None:
+            self.video_path.parent.mkdir(parents=True, exist_ok=True)
+            h, w = picture.shape[:2]
+            self._video_size = (w - w % 2, h - h % 2)
+            self._video_tmp = self.video_path.with_name(f".{self.video_path.stem}.tmp.mp4")
+            self._writer = cv2.VideoWriter(
+                str(self._video_tmp), cv2.VideoWriter_fourcc(*"mp4v"), self.fps, self._video_size
+            )
+            if not self._writer.isOpened():
+                raise CliError(f"--save-video: OpenCV cannot write an mp4 to {str(self.video_path)!r}")
+        assert self._video_size is not None
+        if (picture.shape[1], picture.shape[0]) != self._video_size:
+            picture = cv2.resize(picture, self._video_size, interpolation=cv2.INTER_AREA)
+        self._writer.write(picture[:, :, ::-1].copy())
+
+    def close(self, ok: bool) -> None:
+        if self._writer is not None:
+            self._writer.release()
+            assert self._video_tmp is not None and self.video_path is not None
+            if ok:
+                with open(self._video_tmp, "rb+") as fh:
+                    os.fsync(fh.fileno())
+                os.replace(self._video_tmp, self.video_path)
+            else:
+                self._video_tmp.unlink(missing_ok=True)
+        if ok and self.viewer_path is not None and self.viewer_poses:
+            from integral_pose.viz.viewer import write_viewer_html
+
+            write_viewer_html(self.viewer_path, self.viewer_poses, self._joint_names, self._edges, self.viewer_names)
+
+    def set_skeleton(self, joint_names: Any, edges: Any) -> None:
+        self._joint_names, self._edges = joint_names, edges
+
+
+def _side_by_side(image: Any, result: Any, min_score: float) -> Any:
+    """2D overlay (left) and a 3D view of the camera-frame poses (right), same height."""
+    from integral_pose.viz.draw2d import hstack_images
+    from integral_pose.viz.plot3d import render_poses_3d
+
+    overlay = result.draw(image, min_score=min_score)
+    side = max(240, min(720, overlay.shape[0]))
+    title = f"3D, mm ({'intrinsics' if result.root_from == 'intrinsics' else f'FOV {result.fov_deg:g} deg guess'})"
+    view = render_poses_3d(result.keypoints_3d, result.edges, result.joint_names, size_px=(side, side), title=title)
+    return hstack_images(overlay, view)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``ipr predict``; returns 0 on success."""
+    from tqdm import tqdm
+
+    from integral_pose.inference.estimator import PoseEstimator, load_intrinsics_json
+    from integral_pose.inference.sources import open_source
+
+    if args.batch_frames < 1:
+        raise CliError(f"--batch-frames: expected >= 1, got {args.batch_frames}")
+    if not (0.0 < args.fov < 180.0):
+        raise CliError(f"--fov: expected degrees in (0, 180), got {args.fov}")
+    source = open_source(args.source)
+    boxes = _box_provider(args)
+    K = load_intrinsics_json(args.intrinsics) if args.intrinsics else None
+    outputs = _Outputs(args, source.fps)
+    try:
+        detector = _detector(args)
+    except ImportError as exc:
+        raise CliError(str(exc)) from None
+    est = PoseEstimator.from_checkpoint(args.checkpoint, device=args.device, backend=args.backend, detector=detector)
+    outputs.set_skeleton(est.joint_names, est.edges)
+    bar = tqdm(
+        total=source.length,
+        unit="frame",
+        disable=args.no_progress or source.kind == "image",
+        desc=f"predict {source.kind}",
+    )
+    frames_done, people, sources_used = 0, 0, {}
+    start = time.perf_counter()
+    ok = False
+    try:
+        batch: list[Any] = []
+
+        def flush() -> None:
+            nonlocal frames_done, people
+            if not batch:
+                return
+            user = [boxes.lookup(f.name, f.path, f.index) if boxes is not None else None for f in batch]
+            results = est.estimate([f.image for f in batch], user, [K] * len(batch), args.fov, args.flip_test,
+                                   [f.name for f in batch])  # fmt: skip
+            for f, r in zip(batch, results):
+                outputs.add(f, r)
+                people += r.num_people
+                sources_used[r.box_source] = sources_used.get(r.box_source, 0) + 1
+            frames_done += len(batch)
+            bar.update(len(batch))
+            batch.clear()
+
+        for frame in source:
+            batch.append(frame)
+            if len(batch) >= args.batch_frames:
+                flush()
+        flush()
+        ok = True
+    except KeyError as exc:
+        raise CliError(str(exc.args[0]) if exc.args else str(exc)) from None
+    finally:
+        bar.close()
+        outputs.close(ok)
+    secs = time.perf_counter() - start
+    camera = f"intrinsics from {args.intrinsics}" if K is not None else f"FOV {args.fov:g} deg guess"
+    used = ", ".join(f"{k}: {v}" for k, v in sorted(sources_used.items()))
+    print(
+        f"{frames_done} frame(s), {people} person(s), {frames_done / secs:.2f} frames/s; boxes: {used}; "
+        f"camera: {camera}; backend {est.backend} on {args.device}"
+    )
+    for label, path in (("json", outputs.json_dir), ("pictures", outputs.vis_dir), ("video", outputs.video_path),
+                        ("viewer", outputs.viewer_path)):  # fmt: skip
+        if path is not None:
+            print(f"{label}: {path}")
+    return 0

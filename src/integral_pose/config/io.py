@@ -1,0 +1,206 @@
+"""Reading, overriding, converting and saving configurations.
+
+A recipe is a YAML mapping with the sections of :class:`~integral_pose.config.schema.Config`; keys left out take
+their defaults. Dotted overrides such as ``optim.lr=1e-4``, ``model.backbone=resnet152`` or
+``data.train.0.ratio=2`` are applied to the YAML mapping before validation; the value is parsed as YAML
+(``true``, ``null``, ``[270, 290]``, ``{kind: mpii, records: x.npz}``).
+
+Example:
+    >>> from integral_pose.config.io import config_from_dict, config_to_dict
+    >>> cfg = config_from_dict({"model": {"backbone": "resnet18"}, "optim": {"lr": "1e-4"}})
+    >>> cfg.optim.lr, config_to_dict(cfg)["model"]["backbone"]
+    (0.0001, 'resnet18')
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import os
+import tempfile
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from integral_pose.config.schema import Config, ConfigError, ConfigTypeError, build_section
+
+__all__ = [
+    "apply_overrides",
+    "config_from_dict",
+    "config_to_dict",
+    "config_to_yaml",
+    "load_config",
+    "parse_override",
+    "read_yaml",
+    "save_config",
+]
+
+
+def config_from_dict(values: Mapping[str, Any]) -> Config:
+    """Build and validate a :class:`Config` from a nested mapping (unknown keys are errors).
+
+    Raises:
+        ConfigError: unknown key or bad value, message starting with the dotted key path.
+        ConfigTypeError: wrong type (expected vs actual).
+    """
+    return build_section(Config, values)
+
+
+def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, (tuple, list)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def config_to_dict(config: Config) -> dict[str, Any]:
+    """The config as plain nested dicts/lists/scalars (YAML- and checkpoint-safe); inverse of ``config_from_dict``."""
+    if not isinstance(config, Config):
+        raise TypeError(f"config: expected a Config, got {type(config).__name__}")
+    return _plain(config)
+
+
+def config_to_yaml(config: Config) -> str:
+    """The config as a YAML document with sections in schema order."""
+    import yaml
+
+    return yaml.safe_dump(config_to_dict(config), sort_keys=False, default_flow_style=False, width=120)
+
+
+def read_yaml(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read a YAML mapping.
+
+    Raises:
+        FileNotFoundError: ``path`` does not exist.
+        ConfigError: YAML syntax error (with file, line and column) or the top level is not a mapping.
+    """
+    import yaml
+
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"config file not found: {p}")
+    text = p.read_text(encoding="utf-8")
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{p}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(p)
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError("", f"{where}: YAML syntax error: {problem}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigTypeError("", f"{p}: expected a YAML mapping at the top level, got {type(data).__name__}")
+    return data
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """Split ``"a.b.c=value"`` into the key path and the YAML-parsed value.
+
+    Raises:
+        ConfigError: no ``=``, an empty key segment, or a value that is not valid YAML.
+    """
+    import yaml
+
+    if "=" not in text:
+        raise ConfigError("", f"override {text!r}: expected KEY=VALUE, e.g. optim.lr=1e-4")
+    key, raw = text.split("=", 1)
+    parts = key.strip().split(".")
+    if not all(parts):
+        raise ConfigError("", f"override {text!r}: empty segment in key {key!r}")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError as exc:
+        raise ConfigError(key, f"override value {raw!r} is not valid YAML: {exc}") from None
+    return parts, value
+
+
+def _path_text(parts: list[str]) -> str:
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if part.isdigit() else (f".{part}" if out else part)
+    return out
+
+
+def apply_overrides(values: Mapping[str, Any], overrides: Iterable[str]) -> dict[str, Any]:
+    """Return a deep copy of ``values`` with each ``KEY=VALUE`` override set (list items by integer index).
+
+    Unknown keys are not checked here; :func:`config_from_dict` rejects them with a suggestion.
+
+    Raises:
+        ConfigError: malformed override, or a path through a non-mapping / an out-of-range list index.
+    """
+    out: dict[str, Any] = copy.deepcopy(dict(values))
+    for text in overrides:
+        parts, value = parse_override(text)
+        node: Any = out
+        for depth, part in enumerate(parts):
+            last = depth == len(parts) - 1
+            where = _path_text(parts[: depth + 1])
+            if isinstance(node, list):
+                if not part.isdigit() or int(part) >= len(node):
+                    raise ConfigError(where, f"override {text!r}: expected a list index < {len(node)}, got {part!r}")
+                if last:
+                    node[int(part)] = value
+                else:
+                    node = node[int(part)]
+            elif isinstance(node, dict):
+                if last:
+                    node[part] = value
+                else:
+                    if node.get(part) is None:
+                        node[part] = {}
+                    node = node[part]
+            else:
+                raise ConfigError(
+                    _path_text(parts[:depth]),
+                    f"override {text!r}: cannot set a key inside a {type(node).__name__} value {node!r}",
+                )
+    return out
+
+
+def load_config(path: str | os.PathLike[str] | None, overrides: Iterable[str] = ()) -> Config:
+    """Read a YAML recipe (or start from the defaults when ``path`` is None), apply overrides and validate.
+
+    Args:
+        path: YAML file, or None for the schema defaults.
+        overrides: ``KEY=VALUE`` strings (dotted keys, YAML values), applied in order.
+
+    Returns:
+        The validated, frozen :class:`Config`; ``name`` defaults to the file's stem.
+
+    Raises:
+        FileNotFoundError: the file does not exist.
+        ConfigError / ConfigTypeError: syntax error with line, unknown key with suggestion, wrong type, bad value.
+    """
+    values = read_yaml(path) if path is not None else {}
+    values = apply_overrides(values, overrides)
+    if path is not None and not values.get("name"):
+        values["name"] = Path(path).stem
+    try:
+        return config_from_dict(values)
+    except ConfigError as exc:
+        if path is not None and not exc.message.startswith(str(path)):
+            exc.message = f"{exc.message} (in {path})"
+            exc.args = (exc._text(),)
+        raise
+
+
+def save_config(config: Config, path: str | os.PathLike[str]) -> Path:
+    """Write the resolved config as YAML atomically (temporary file + fsync + rename); return the path."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    text = config_to_yaml(config)
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, p)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return p

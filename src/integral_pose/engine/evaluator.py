@@ -1,0 +1,589 @@
+"""Small pure functions the evaluator composes: flip merge, ensemble mean, camera-space lifting, bone rescale.
+
+Coordinates follow the project's conventions: normalised patch coordinates lie in [-0.5, 0.5) (x = u/W_p − 0.5,
+y = v/H_p − 0.5, z = z_rel_mm / (rect_3d_width · s)); image coordinates are px; 3D is mm in the camera frame.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "bone_rescale",
+    "ensemble_mean",
+    "lift_gt_root_depth",
+    "lift_solved_root",
+    "merge_flip",
+]
+
+
+def merge_flip(plain: np.ndarray, flipped_back: np.ndarray) -> np.ndarray:
+    """Average of the plain and the mirrored-back predictions (all three coordinates, as the original)."""
+    if plain.shape != flipped_back.shape:
+        raise ValueError(f"merge_flip: shapes differ, {tuple(plain.shape)} vs {tuple(flipped_back.shape)}")
+    return 0.5 * (plain + flipped_back)
+
+
+def ensemble_mean(predictions: Sequence[np.ndarray]) -> np.ndarray:
+    """Mean of several models' decoded coordinates, each (N, J, C) (the challenge's "+ensemble" row)."""
+    if len(predictions) == 0:
+        raise ValueError("ensemble_mean: expected at least one prediction array, got none")
+    shape = predictions[0].shape
+    for i, p in enumerate(predictions):
+        if p.shape != shape:
+            raise ValueError(f"ensemble_mean: prediction {i} has shape {p.shape}, expected {shape}")
+    return np.mean(np.stack([np.asarray(p, dtype=np.float64) for p in predictions]), axis=0)
+
+
+def lift_gt_root_depth(
+    uv: np.ndarray, z_rel_mm: np.ndarray, root_depth_mm: np.ndarray, f: np.ndarray, c: np.ndarray
+) -> np.ndarray:
+    """Camera-space pose from image joints, root-relative depths and the **ground-truth root depth**.
+
+    This is the paper's protocol: ``Z_j = z_rel_j + Z_root^GT``, ``X_j = (u_j − c_x)/f_x · Z_j``,
+    ``Y_j = (v_j − c_y)/f_y · Z_j`` (pinhole, no distortion).
+
+    Args:
+        uv: (N, J, 2) image px.
+        z_rel_mm: (N, J) depth relative to the root joint, mm.
+        root_depth_mm: (N,) ground-truth root depth, mm.
+        f: (N, 2) focal lengths px.
+        c: (N, 2) principal points px.
+
+    Returns:
+        (N, J, 3) float64 camera-frame joints, mm.
+    """
+    uv = np.asarray(uv, dtype=np.float64)
+    n, j = uv.shape[:2]
+    if uv.shape != (n, j, 2):
+        raise ValueError(f"uv: expected shape (N, J, 2), got {uv.shape}")
+    z = np.asarray(z_rel_mm, dtype=np.float64)
+    if z.shape != (n, j):
+        raise ValueError(f"z_rel_mm: expected shape {(n, j)}, got {z.shape}")
+    zr = np.asarray(root_depth_mm, dtype=np.float64)
+    if zr.shape != (n,):
+        raise ValueError(f"root_depth_mm: expected shape {(n,)}, got {zr.shape}")
+    f = np.asarray(f, dtype=np.float64)
+    c = np.asarray(c, dtype=np.float64)
+    if f.shape != (n, 2) or c.shape != (n, 2):
+        raise ValueError(f"f, c: expected shape {(n, 2)}, got {f.shape} and {c.shape}")
+    if (f <= 0).any():
+        raise ValueError("f: expected focal lengths > 0 px (intrinsics unknown for some samples?)")
+    depth = z + zr[:, None]
+    xy = (uv - c[:, None]) / f[:, None] * depth[..., None]
+    return np.concatenate([xy, depth[..., None]], axis=-1)
+
+
+def lift_solved_root(
+    uv: np.ndarray,
+    z_rel_mm: np.ndarray,
+    f: np.ndarray,
+    c: np.ndarray,
+    box_size_px: np.ndarray,
+    rect_3d_width_mm: float,
+    root: int = 0,
+) -> np.ndarray:
+    """Camera-space pose with the root translation solved from intrinsics (no ground truth used).
+
+    1. Initial root depth from the crop: a ``rect_3d_width_mm`` wide cube at depth Z spans ``f_x·w/Z`` px, so
+       ``Z₀ = f_x · rect_3d_width_mm / box_width_px``.
+    2. Lift with that depth (as :func:`lift_gt_root_depth`) and make the pose root-relative (metric shape).
+    3. Solve the translation that best re-projects it onto ``uv``
+       (:func:`integral_pose.geometry.camera.solve_root_translation`).
+
+    Args:
+        uv: (N, J, 2) image px.
+        z_rel_mm: (N, J) root-relative depth, mm.
+        f: (N, 2) focal lengths px.
+        c: (N, 2) principal points px.
+        box_size_px: (N,) width in px of the (aspect-extended) crop box the depth was normalised with.
+        rect_3d_width_mm: metric width that box represents, mm.
+        root: root joint index.
+
+    Returns:
+        (N, J, 3) float64 camera-frame joints, mm (NaN rows where the solve failed).
+    """
+    from integral_pose.geometry.camera import solve_root_translation
+
+    box = np.asarray(box_size_px, dtype=np.float64)
+    n = box.shape[0]
+    if (box <= 0).any():
+        raise ValueError("box_size_px: expected widths > 0 px")
+    f = np.asarray(f, dtype=np.float64)
+    z0 = f[:, 0] * rect_3d_width_mm / box
+    pose = lift_gt_root_depth(uv, z_rel_mm, z0, f, c)
+    rel = pose - pose[:, root : root + 1]
+    K = np.zeros((n, 3, 3))
+    K[:, 0, 0], K[:, 1, 1] = f[:, 0], f[:, 1]
+    K[:, 0, 2], K[:, 1, 2] = np.asarray(c)[:, 0], np.asarray(c)[:, 1]
+    K[:, 2, 2] = 1.0
+    t = solve_root_translation(np.asarray(uv, dtype=np.float64), rel, K)
+    return rel + t[:, None]
+
+
+def bone_rescale(pose: np.ndarray, parents: Sequence[int], total_length_mm: float, root: int = 0) -> np.ndarray:
+    """Root-centre a pose and scale it so its total bone length equals ``total_length_mm``.
+
+    The challenge evaluation of the original system: ``P' = P − P_root``,
+    ``L = Σ_j ‖P'_j − P'_parent(j)‖`` over all non-root joints, ``P_out = (total / L) · P'``.
+
+    Args:
+        pose: (N, J, 3) joints (any consistent unit; patch px + depth in the original).
+        parents: (J,) parent index per joint, ``-1`` (or itself) for the root.
+        total_length_mm: target total bone length (4502.881 mm in the original).
+        root: root joint index.
+
+    Returns:
+        (N, J, 3) float64 root-centred, rescaled pose in mm.
+    """
+    p = np.asarray(pose, dtype=np.float64)
+    if p.ndim != 3 or p.shape[-1] != 3:
+        raise ValueError(f"pose: expected shape (N, J, 3), got {p.shape}")
+    par = np.asarray(parents, dtype=np.int64)
+    if par.shape != (p.shape[1],):
+        raise ValueError(f"parents: expected {p.shape[1]} entries, got {par.shape}")
+    if not total_length_mm > 0:
+        raise ValueError(f"total_length_mm: expected > 0, got {total_length_mm}")
+    rel = p - p[:, root : root + 1]
+    par = np.where(par < 0, np.arange(par.shape[0]), par)
+    length = np.linalg.norm(rel - rel[:, par], axis=-1).sum(-1)  # (N,) the root's self-term is 0
+    if (length <= 0).any():
+        raise ValueError("bone_rescale: a pose has zero total bone length")
+    return rel * (total_length_mm / length)[:, None, None]
+
+
+# ------------------------------------------------------------------------------------------------ prediction
+def predict(
+    models: Sequence[Any],
+    dataset: Any,
+    cfg: Any,
+    device: str = "cpu",
+    flip_test: bool = False,
+    max_batches: int | None = None,
+    batch_size: int | None = None,
+    num_workers: int | None = None,
+) -> dict[str, np.ndarray]:
+    """Run one or several models over a test-time dataset and decode the predictions.
+
+    Flip test (as the original system): each model also sees the mirrored crop; its prediction is mirrored back
+    (x ← −x − 1/W_p in normalised units, which is u ← W_p − 1 − u in patch px) with left/right swapped, and the
+    two are averaged, depth included. Ensemble: the (flip-merged) predictions of all models are averaged. The
+    crop-to-image decode is affine per sample, so averaging normalised coordinates equals averaging decoded ones.
+
+    Args:
+        models: networks in the same label space (one for a plain evaluation).
+        dataset: a test-time :class:`integral_pose.data.dataset.PoseDataset` / ``ConcatPoseDataset``.
+        cfg: the run config (``model``, ``data``, ``eval`` sections).
+        device: torch device string.
+        flip_test: enable the flip test.
+        max_batches: stop after this many batches (quick checks).
+        batch_size: default ``cfg.eval.batch_size``. num_workers: default ``cfg.data.num_workers``.
+
+    Returns:
+        Arrays over the N evaluated samples: ``coords`` (N, J, 3) normalised, ``uv`` (N, J, 2) image px,
+        ``z_rel_mm`` (N, J), and the dataset fields ``index``, ``source``, ``inv_affine``, ``box``, ``joints_2d``,
+        ``joints_vis``, ``joints_3d_cam``, ``root_depth_mm``, ``cam_f``, ``cam_c``.
+    """
+    import torch
+    from torch.utils.data import DataLoader
+
+    from integral_pose.data.codec import decode, flip_normalized
+    from integral_pose.engine.trainer import outputs_to_coords
+    from integral_pose.skeletons import get_skeleton
+
+    if not models:
+        raise ValueError("models: expected at least one model, got none")
+    patch = (cfg.data.patch_width, cfg.data.patch_height)
+    perm = torch.as_tensor(get_skeleton(cfg.model.joint_set).flip_permutation, dtype=torch.long)
+    loader = DataLoader(
+        dataset,
+        batch_size=batch_size or cfg.eval.batch_size,
+        shuffle=False,
+        num_workers=cfg.data.num_workers if num_workers is None else num_workers,
+        generator=torch.Generator().manual_seed(0),
+    )
+    keys = ("index", "source", "inv_affine", "box", "joints_2d", "joints_vis", "joints_3d_cam", "root_depth_mm",
+            "cam_f", "cam_c")  # fmt: skip
+    acc: dict[str, list[np.ndarray]] = {k: [] for k in (*keys, "coords")}
+    was_training = [m.training for m in models]
+    for m in models:
+        m.eval()
+    try:
+        with torch.inference_mode():
+            for bi, batch in enumerate(loader):
+                if max_batches is not None and bi >= max_batches:
+                    break
+                images = batch["image"].to(device)
+                preds = []
+                for m in models:
+                    c = outputs_to_coords(m(images), cfg.model)
+                    if flip_test:
+                        cf = outputs_to_coords(m(torch.flip(images, dims=[3])), cfg.model)
+                        c = 0.5 * (c + flip_normalized(cf, perm.to(cf.device), patch[0]))
+                    preds.append(c.double().cpu())
+                acc["coords"].append(torch.stack(preds).mean(0).numpy())
+                for k in keys:
+                    acc[k].append(batch[k].numpy())
+    finally:
+        for m, t in zip(models, was_training):
+            m.train(t)
+    if not acc["coords"]:
+        raise ValueError("predict: the dataset yielded no samples")
+    out = {k: np.concatenate(v) for k, v in acc.items()}
+    uv, z = decode(out["coords"], out["inv_affine"], patch, cfg.data.rect_3d_mm)
+    out["uv"] = np.asarray(uv, dtype=np.float64)
+    out["z_rel_mm"] = np.asarray(z, dtype=np.float64)
+    return out
+
+
+def _eval_joints(joint_set: str, num_joints: int) -> np.ndarray:
+    """Joints scored in 3D: the 17 standard ones for Human3.6M-18 (thorax excluded, as the original)."""
+    return np.arange(17) if joint_set == "h36m18" else np.arange(num_joints)
+
+
+def score_3d(pred: dict[str, np.ndarray], dataset: Any, cfg: Any, detail: bool = False) -> dict[str, Any]:
+    """3D metrics of :func:`predict` output against the dataset's camera-frame ground truth.
+
+    Camera space uses the ground-truth root depth (the paper's protocol): the predicted image joints are lifted
+    with ``Z_j = z_rel_j + Z_root^GT``. MPJPE is root-aligned, PA-MPJPE uses a similarity Procrustes fit, N-MPJPE
+    the least-squares scale. With ``eval.root_depth: solve`` (or ``detail``) the root translation solved from
+    the intrinsics is reported too (``solved_root``: MRPE and absolute MPJPE). With ``eval.bone_length_rescale``
+    the root-centred patch-space pose is rescaled to that total bone length (the challenge's evaluation).
+
+    Args:
+        pred: the dict returned by :func:`predict`.
+        dataset: the dataset predicted on (for action names).
+        cfg: the run config.
+        detail: also return per-joint, per-group, per-action tables and per-sample errors.
+
+    Returns:
+        ``{"mpjpe", "pa_mpjpe", "n_mpjpe", "pck150", "auc", "num_samples", …}`` in mm (PCK/AUC in [0, 1]).
+    """
+    from integral_pose.eval.metrics import auc_3d, group_errors, joint_errors, pck_curve, per_action_mean
+    from integral_pose.skeletons import get_skeleton
+
+    skeleton = get_skeleton(cfg.model.joint_set)
+    gt = pred["joints_3d_cam"].astype(np.float64)
+    ok = np.isfinite(gt).all(axis=(1, 2)) & (pred["cam_f"] > 0).all(axis=1)
+    if not ok.any():
+        raise ValueError("score_3d: no sample has complete 3D ground truth and intrinsics")
+    sel = _eval_joints(skeleton.name, skeleton.num_joints)
+    root = skeleton.root
+    f, c = pred["cam_f"][ok], pred["cam_c"][ok]
+    uv, z = pred["uv"][ok], pred["z_rel_mm"][ok]
+    g = gt[ok]
+    if cfg.eval.bone_length_rescale is not None:
+        pw = cfg.data.patch_width
+        patch_pose = np.concatenate(
+            [(pred["coords"][ok][..., :2] + 0.5) * [pw, cfg.data.patch_height], pred["coords"][ok][..., 2:] * pw], -1
+        )
+        p_cam = bone_rescale(patch_pose, skeleton.parents, cfg.eval.bone_length_rescale, root)
+        g = g - g[:, root : root + 1]
+    else:
+        p_cam = lift_gt_root_depth(uv, z, pred["root_depth_mm"][ok].astype(np.float64), f, c)
+    p, gg = p_cam[:, sel], g[:, sel]
+    e_root = joint_errors(p, gg, "root", root=root)  # (N, J17)
+    e_pa = joint_errors(p, gg, "procrustes")
+    e_n = joint_errors(p, gg, "scale", root=root)
+    res: dict[str, Any] = {
+        "num_samples": int(ok.sum()),
+        "mpjpe": float(e_root.mean()),
+        "pa_mpjpe": float(e_pa.mean()),
+        "n_mpjpe": float(e_n.mean()),
+        "pck150": float(pck_curve(e_root, [150.0])[0]),
+        "auc": auc_3d(p, gg, root=root),
+        "root_depth": "ground truth" if cfg.eval.bone_length_rescale is None else "bone-length rescale",
+    }
+    if cfg.eval.root_depth == "solve" or detail:
+        box = pred["box"][ok].astype(np.float64)
+        from integral_pose.geometry.affine import extend_box_to_aspect
+
+        widths = np.array([extend_box_to_aspect(b, cfg.data.patch_width / cfg.data.patch_height)[2] for b in box])
+        solved = lift_solved_root(uv, z, f, c, widths, cfg.data.rect_3d_mm, root)
+        good = np.isfinite(solved).all(axis=(1, 2))
+        if good.any():
+            ea = np.linalg.norm(solved[good][:, sel] - gt[ok][good][:, sel], axis=-1)
+            res["solved_root"] = {
+                "mrpe": float(np.linalg.norm(solved[good, root] - gt[ok][good, root], axis=-1).mean()),
+                "abs_mpjpe": float(ea.mean()),
+                "mpjpe": float(joint_errors(solved[good][:, sel], gt[ok][good][:, sel], "root", root=root).mean()),
+                "num_samples": int(good.sum()),
+            }
+    if detail:
+        names = [skeleton.joint_names[j] for j in sel]
+        res["per_joint"] = {n: float(v) for n, v in zip(names, e_root.mean(0))}
+        groups = {k: v for k, v in _groups_for(skeleton.name).items() if max(v) < len(sel)}
+        if groups:
+            res["per_group"] = group_errors(e_root, groups)
+        idx = pred["index"][ok]
+        actions = _actions(dataset, pred["source"][ok], idx)
+        res["per_action"], res["mean_over_actions"] = per_action_mean(e_root.mean(1), actions)
+        res["per_action_pa"], _ = per_action_mean(e_pa.mean(1), actions)
+        res["samples"] = {
+            "index": idx.tolist(),
+            "source": pred["source"][ok].tolist(),
+            "mpjpe": e_root.mean(1).tolist(),
+            "pa_mpjpe": e_pa.mean(1).tolist(),
+        }
+    return res
+
+
+def _groups_for(joint_set: str) -> dict[str, tuple[int, ...]]:
+    from integral_pose.skeletons import H36M_GROUPS
+
+    return dict(H36M_GROUPS) if joint_set in ("h36m18", "h36m17") else {}
+
+
+def _actions(dataset: Any, source: np.ndarray, index: np.ndarray) -> np.ndarray:
+    parts = getattr(dataset, "datasets", [dataset])
+    return np.asarray([str(parts[int(s)].records.action[int(i)]) for s, i in zip(source, index)])
+
+
+# ------------------------------------------------------------------------------------------------ full evaluation
+def _tight_boxes(joints_2d: np.ndarray, vis: np.ndarray, factor: float = 1.25) -> np.ndarray:
+    """Tight xywh boxes around the visible joints, grown ×``factor`` about their centre; (N, 4) px."""
+    out = np.zeros((joints_2d.shape[0], 4), dtype=np.float32)
+    for i, (j, v) in enumerate(zip(joints_2d, vis)):
+        pts = j[v > 0] if (v > 0).sum() >= 2 else j
+        lo, hi = pts.min(0), pts.max(0)
+        size = np.maximum(hi - lo, 1.0) * factor
+        ctr = 0.5 * (lo + hi)
+        out[i] = [ctr[0] - size[0] / 2, ctr[1] - size[1] / 2, size[0], size[1]]
+    return out
+
+
+def _load_box_file(path: str, n: int) -> np.ndarray:
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"--boxes: box file not found: {p}")
+    if p.suffix == ".npy":
+        boxes = np.load(p, allow_pickle=False)
+    elif p.suffix == ".json":
+        boxes = np.asarray(json.loads(p.read_text()), dtype=np.float64)
+    else:
+        raise ValueError(f"--boxes: expected 'gt', 'tight', or a .npy/.json file of (N, 4) xywh boxes, got {p}")
+    if boxes.shape != (n, 4):
+        raise ValueError(f"--boxes: {p} holds shape {boxes.shape}, expected ({n}, 4) (one xywh box per record)")
+    if not np.isfinite(boxes).all() or (boxes[:, 2:] <= 0).any():
+        raise ValueError(f"--boxes: {p} has non-finite boxes or boxes with non-positive size")
+    return boxes.astype(np.float32)
+
+
+def build_test_dataset(cfg: Any, split: str = "test", protocol: str | None = None, boxes: str = "gt",
+                       max_samples: int | None = None) -> Any:  # fmt: skip
+    """The test-time dataset of ``data.test`` (or ``data.val``) restricted to the protocol's samples.
+
+    Args:
+        cfg: the run config.
+        split: ``"test"`` or ``"val"``.
+        protocol: protocol name (default ``cfg.eval.protocol``); Human3.6M protocols keep their subjects and
+            every 64th frame.
+        boxes: ``"gt"`` (the records' boxes), ``"tight"`` (around the visible joints ×1.25) or a ``.npy``/``.json``
+            file of (N, 4) xywh boxes in record order (single test dataset only).
+        max_samples: keep at most this many samples per dataset (evenly spaced).
+    """
+    from integral_pose.data.dataset import ConcatPoseDataset, PoseDataset
+    from integral_pose.data.records import load_records
+    from integral_pose.eval.protocols import get_protocol, select
+
+    specs = cfg.data.test if split == "test" else cfg.data.val
+    if not specs:
+        raise ValueError(f"data.{split}: no dataset configured to evaluate on")
+    proto = get_protocol(protocol or cfg.eval.protocol)
+    parts = []
+    for i, spec in enumerate(specs):
+        path = Path(spec.records)
+        if not path.is_file():
+            raise FileNotFoundError(f"data.{split}[{i}].records: file not found: {path}")
+        rec = load_records(path)
+        if boxes == "tight":
+            rec.box = _tight_boxes(rec.joints_2d, rec.joints_vis)
+        elif boxes != "gt":
+            if len(specs) > 1:
+                raise ValueError("--boxes FILE: supported with a single test dataset only")
+            rec.box = _load_box_file(boxes, len(rec))
+        if proto.dataset == spec.kind:
+            keep = select(proto, rec.subject, rec.frame)
+            if keep.size == 0:
+                raise ValueError(f"protocol {proto.name}: no sample of {path} matches (subjects {proto.subjects})")
+            rec = rec.subset(keep)
+        if max_samples is not None and len(rec) > max_samples:
+            rec = rec.subset(np.linspace(0, len(rec) - 1, max_samples).round().astype(np.int64))
+        parts.append(
+            PoseDataset(rec, (cfg.data.patch_width, cfg.data.patch_height), rect_3d_mm=cfg.data.rect_3d_mm,
+                        mean=cfg.data.mean, std=cfg.data.std, augment=None, seed=cfg.train.seed)
+        )
+    return ConcatPoseDataset(parts)
+
+
+def _report_samples(dataset: Any, pred: dict[str, np.ndarray], res: dict[str, Any], cfg: Any) -> list[Any]:
+    from integral_pose.data.codec import IMAGENET_MEAN, normalized_to_patch
+    from integral_pose.geometry.affine import apply_affine
+    from integral_pose.viz.report import ReportSample, pick_best_median_worst
+
+    samples = res.get("samples")
+    if not samples:
+        return []
+    mean = np.asarray(cfg.data.mean or IMAGENET_MEAN, dtype=np.float32).reshape(3, 1, 1)
+    std = np.asarray(cfg.data.std, dtype=np.float32).reshape(3, 1, 1)
+    lookup = {(int(s), int(i)): k for k, (s, i) in enumerate(zip(pred["source"], pred["index"]))}
+    out = []
+    patch = (cfg.data.patch_width, cfg.data.patch_height)
+    for label, pos in pick_best_median_worst(samples["mpjpe"]):
+        src, idx = int(samples["source"][pos]), int(samples["index"][pos])
+        k = lookup[(src, idx)]
+        item = dataset.datasets[src][idx]
+        img = (item["image"].numpy() * std + mean).clip(0, 255).astype(np.uint8).transpose(1, 2, 0)
+        gt2 = apply_affine(item["joints_2d"].numpy().astype(np.float64), item["affine"].numpy())
+        pr2 = normalized_to_patch(pred["coords"][k], patch)
+        gt3 = item["joints_3d_cam"].numpy().astype(np.float64)
+        sl = slice(k, k + 1)
+        pr3 = lift_gt_root_depth(pred["uv"][sl], pred["z_rel_mm"][sl], np.asarray([gt3[0, 2]]), pred["cam_f"][sl],
+                                 pred["cam_c"][sl])[0]  # fmt: skip
+        out.append(ReportSample(f"{label}: MPJPE {samples['mpjpe'][pos]:.1f} mm", np.ascontiguousarray(img),
+                                np.asarray(pr2), gt2, pr3, gt3))  # fmt: skip
+    return out
+
+
+def write_json_atomic(path: str | os.PathLike[str], data: Any) -> Path:
+    """Write ``data`` as indented JSON atomically (temporary file + fsync + rename)."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, indent=2, sort_keys=False, allow_nan=True)
+            fh.write("\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return target
+
+
+def evaluate(
+    cfg: Any,
+    checkpoints: Sequence[str | os.PathLike[str]],
+    out_dir: str | os.PathLike[str] | None,
+    split: str = "test",
+    protocol: str | None = None,
+    flip_test: bool | None = None,
+    boxes: str = "gt",
+    device: str = "cpu",
+    max_samples: int | None = None,
+    report: bool = True,
+    title: str = "",
+) -> dict[str, Any]:
+    """Evaluate one checkpoint (or an ensemble) and write ``eval.json`` and ``report.png`` into ``out_dir``.
+
+    Args:
+        cfg: the config whose ``data``/``eval`` sections say what to evaluate on (the model is rebuilt from each
+            checkpoint's own config).
+        checkpoints: one path, or several for an ensemble (coordinates averaged).
+        out_dir: output folder, or ``None`` to write nothing.
+        split: ``"test"`` or ``"val"``.
+        protocol: overrides ``cfg.eval.protocol``.
+        flip_test: overrides ``cfg.eval.flip_test``.
+        boxes: see :func:`build_test_dataset`.
+        device: torch device string.
+        max_samples: evaluate at most this many samples per dataset.
+        report: draw the PNG report (needs matplotlib).
+        title: report title.
+
+    Returns:
+        The result dict (also written to ``eval.json``): headline metrics in mm, per-action/joint/group tables,
+        the solved-root figures and the settings used.
+    """
+    from integral_pose.engine.checkpoint import model_from_checkpoint
+    from integral_pose.eval.protocols import get_protocol
+    from integral_pose.skeletons import get_skeleton
+
+    if not checkpoints:
+        raise ValueError("checkpoints: expected at least one checkpoint path")
+    proto = get_protocol(protocol or cfg.eval.protocol)
+    if proto.kind != "3d":
+        raise ValueError(
+            f"protocol {proto.name}: 2D protocols are scored by their own tools (integral_pose.eval.pckh / "
+            "coco_ap); `ipr eval` covers the 3D protocols h36m_p1, h36m_p2, h36m_challenge and synthmocap"
+        )
+    flip = cfg.eval.flip_test if flip_test is None else bool(flip_test)
+    if proto.bone_rescale_mm and cfg.eval.bone_length_rescale is None:
+        import dataclasses
+
+        cfg = dataclasses.replace(cfg, eval=dataclasses.replace(cfg.eval, bone_length_rescale=proto.bone_rescale_mm))
+    from integral_pose.config.io import config_from_dict
+
+    models, archs = [], set()
+    for path in checkpoints:
+        model, ck = model_from_checkpoint(path, map_location=device)
+        model_cfg = config_from_dict(ck["config"]).model
+        if model_cfg.joint_set != cfg.model.joint_set:
+            raise ValueError(
+                f"{path}: joint set {model_cfg.joint_set!r} differs from the config's {cfg.model.joint_set!r}"
+            )
+        archs.add(model_cfg.arch)
+        models.append(model.to(device))
+    if len(archs) > 1:
+        raise ValueError("--ensemble: all checkpoints must share the architecture (integral or direct)")
+    import dataclasses
+
+    cfg = dataclasses.replace(cfg, model=model_cfg)
+    dataset = build_test_dataset(cfg, split, proto.name, boxes, max_samples)
+    pred = predict(models, dataset, cfg, device=device, flip_test=flip)
+    res = score_3d(pred, dataset, cfg, detail=True)
+    res = {
+        "protocol": proto.name,
+        "protocol_title": proto.title,
+        "headline": proto.headline,
+        "camera_space": "ground-truth root depth (the paper's protocol)" if cfg.eval.bone_length_rescale is None
+        else f"root-centred, rescaled to total bone length {cfg.eval.bone_length_rescale} mm",
+        "flip_test": flip,
+        "checkpoints": [str(p) for p in checkpoints],
+        "arch": model_cfg.arch,
+        "split": split,
+        "boxes": boxes,
+        **res,
+    }  # fmt: skip
+    if out_dir is not None:
+        out = Path(out_dir)
+        write_json_atomic(out / "eval.json", res)
+        if report:
+            sk = get_skeleton(cfg.model.joint_set)
+            sel = _eval_joints(sk.name, sk.num_joints)
+            edges = [(a, b) for a, b in sk.edges if a in sel and b in sel]
+            samples = _report_samples(dataset, pred, res, cfg)
+            for s in samples:
+                s.pred_2d, s.gt_2d, s.pred_3d, s.gt_3d = s.pred_2d[sel], s.gt_2d[sel], s.pred_3d[sel], s.gt_3d[sel]
+            from integral_pose.viz.report import write_eval_report
+
+            write_eval_report(out / "report.png", res, samples, edges, [sk.joint_names[j] for j in sel], title)
+    return res
+
+
+def format_result(res: dict[str, Any]) -> str:
+    """A short text table of an :func:`evaluate` result."""
+    lines = [
+        f"{res['protocol_title']}: {res['num_samples']} samples, flip test {'on' if res['flip_test'] else 'off'}",
+        f"  camera space: {res['camera_space']}",
+        f"  MPJPE {res['mpjpe']:.1f} mm | PA-MPJPE {res['pa_mpjpe']:.1f} mm | N-MPJPE {res['n_mpjpe']:.1f} mm | "
+        f"3DPCK@150 {100 * res['pck150']:.1f} % | AUC {100 * res['auc']:.1f} %",
+    ]
+    if "solved_root" in res:
+        s = res["solved_root"]
+        lines.append(f"  root solved from intrinsics: MRPE {s['mrpe']:.1f} mm, absolute MPJPE {s['abs_mpjpe']:.1f} mm")
+    if res.get("per_action"):
+        width = max(len(a) for a in res["per_action"])
+        lines.append(f"  {'action'.ljust(width)}  MPJPE  PA-MPJPE")
+        for a, v in res["per_action"].items():
+            lines.append(f"  {a.ljust(width)}  {v:5.1f}  {res['per_action_pa'][a]:8.1f}")
+    return "\n".join(lines)

@@ -1,0 +1,646 @@
+"""The training loop: data, model, loss and optimiser built from a validated :class:`Config`, run to completion.
+
+One call, :func:`train`, does the whole run:
+
+* **Distributed** when launched by ``torchrun`` (DDP; gloo on CPU, nccl on CUDA; SyncBatchNorm only on CUDA).
+  ``train.batch_size`` is global and must divide by the world size; every rank sees a disjoint slice of each
+  epoch (:class:`integral_pose.data.sampling.MixedSampler`); only rank 0 logs and saves.
+* **Schedule** in PyTorch's order: ``optimizer.step()`` every batch, the optional linear warm-up stepped after
+  each optimiser step, and the multi-step decay stepped after each epoch. ``optim.milestones`` are 1-based
+  epochs: milestone 270 means epochs 270, 271, … run at the decayed rate (the original's schedule).
+* **Precision**: AMP in bf16 (CPU or CUDA) or fp16 (CUDA, with a gradient scaler); the integral op always runs
+  in float32. Optional ``torch.compile`` and channels-last.
+* **Checkpoints** (atomic): ``last.pt`` every epoch, ``epoch_NNNN.pt`` every ``train.checkpoint_every`` epochs
+  and at the end, ``best.pt`` on the best validation MPJPE. A checkpoint restores model, optimiser, schedulers,
+  scaler, epoch, step, sampler position and every RNG state, so a resumed run is bit-identical on CPU.
+* **Guard rails**: a non-finite loss or gradient skips the step and is counted (``train.skip_nonfinite``) or
+  stops the run with the step, the loss terms and the sample ids; unreadable images are skipped, counted and
+  listed at the end of the epoch, and the run aborts past ``train.max_bad_image_fraction``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from integral_pose.engine.distributed import DistInfo
+from integral_pose.engine.logging import MetricsWriter, Progress, RunPaths
+
+__all__ = [
+    "BadImageError",
+    "GuardedDataset",
+    "NonFiniteLossError",
+    "TrainResult",
+    "build_eval_dataset",
+    "build_model_for",
+    "build_optimizer",
+    "build_schedulers",
+    "build_train_dataset",
+    "collate_guarded",
+    "compute_loss",
+    "find_resume_checkpoint",
+    "outputs_to_coords",
+    "train",
+]
+
+
+class NonFiniteLossError(RuntimeError):
+    """The loss or the gradients became NaN/inf and ``train.skip_nonfinite`` is false."""
+
+
+class BadImageError(RuntimeError):
+    """More training images than ``train.max_bad_image_fraction`` of an epoch could not be read."""
+
+
+@dataclass
+class TrainResult:
+    """Summary of a finished (or resumed-and-finished) run.
+
+    Attributes:
+        run_dir: the run folder.
+        epochs: epochs completed in total.
+        steps: optimiser steps in total.
+        last_loss: mean training loss of the final epoch.
+        best_val_mpjpe: best validation MPJPE in mm (NaN when never validated).
+        images_per_s: training throughput of the last epoch (all ranks together).
+        wall_s: seconds spent in this call.
+        skipped_steps: steps skipped for non-finite loss/gradients (this call).
+        bad_images: unreadable images skipped (this call).
+    """
+
+    run_dir: Path
+    epochs: int
+    steps: int
+    last_loss: float
+    best_val_mpjpe: float
+    images_per_s: float
+    wall_s: float
+    skipped_steps: int = 0
+    bad_images: int = 0
+    history: list[dict[str, float]] = field(default_factory=list)
+
+
+# ------------------------------------------------------------------------------------------------ data
+class GuardedDataset:
+    """Wrap a dataset so that an unreadable image yields a marker instead of an exception.
+
+    The marker ``{"_bad_index": i, "_bad_reason": text}`` is dropped by :func:`collate_guarded`, which returns the
+    bad indices next to the batch. Only image-reading errors are caught; anything else propagates.
+    """
+
+    def __init__(self, dataset: Any) -> None:
+        self.dataset = dataset
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.dataset.set_epoch(epoch)
+
+    def __getitem__(self, key: Any) -> dict[str, Any]:
+        from integral_pose.data.dataset import split_key
+        from integral_pose.data.io import ImageReadError
+
+        try:
+            return self.dataset[key]
+        except (ImageReadError, FileNotFoundError) as exc:
+            index, _ = split_key(key)
+            return {"_bad_index": index, "_bad_reason": str(exc)}
+
+
+def collate_guarded(items: list[dict[str, Any]]) -> tuple[dict[str, Any] | None, list[tuple[int, str]]]:
+    """Collate the readable items of a batch; return ``(batch or None, [(index, reason), …])``."""
+    from torch.utils.data import default_collate
+
+    good = [it for it in items if "_bad_index" not in it]
+    bad = [(int(it["_bad_index"]), str(it["_bad_reason"])) for it in items if "_bad_index" in it]
+    return (default_collate(good) if good else None), bad
+
+
+def _augment_for(cfg: Any) -> Any:
+    """The data package's augmentation distribution for the config's ``augment`` section (None = off)."""
+    from integral_pose.data.augment import AugmentConfig as DataAugment
+
+    a = cfg.augment
+    if not a.enabled:
+        return None
+    return DataAugment(
+        scale_factor=a.scale_factor,
+        rot_factor=a.rot_factor,
+        rot_prob=a.rot_prob,
+        flip=a.flip_prob > 0,
+        flip_prob=a.flip_prob,
+        color_factor=a.color_factor,
+    )
+
+
+def _load_split(cfg: Any, specs: Sequence[Any], augment: Any, split: str) -> list[Any]:
+    from integral_pose.data.dataset import PoseDataset
+    from integral_pose.data.records import load_records
+
+    if not specs:
+        raise ValueError(f"data.{split}: expected at least one dataset, got none")
+    out = []
+    for i, spec in enumerate(specs):
+        path = Path(spec.records)
+        if not path.is_file():
+            raise FileNotFoundError(f"data.{split}[{i}].records: file not found: {path}")
+        records = load_records(path)
+        if records.header.joint_set != cfg.model.joint_set:
+            raise ValueError(
+                f"data.{split}[{i}]: records joint set {records.header.joint_set!r} differs from "
+                f"model.joint_set {cfg.model.joint_set!r}"
+            )
+        out.append(
+            PoseDataset(
+                records,
+                (cfg.data.patch_width, cfg.data.patch_height),
+                rect_3d_mm=cfg.data.rect_3d_mm,
+                mean=cfg.data.mean,
+                std=cfg.data.std,
+                augment=augment,
+                seed=cfg.train.seed,
+            )
+        )
+    return out
+
+
+def build_train_dataset(cfg: Any) -> tuple[Any, list[int], list[float], int]:
+    """The training dataset (all ``data.train`` parts concatenated) and its mixing plan.
+
+    Returns:
+        ``(dataset, sizes, ratios, epoch_length)``.
+    """
+    from integral_pose.data.dataset import ConcatPoseDataset
+
+    parts = _load_split(cfg, cfg.data.train, _augment_for(cfg), "train")
+    sizes = [len(p) for p in parts]
+    ratios = [float(s.ratio) for s in cfg.data.train]
+    length = cfg.data.epoch_length.num_samples_for(sizes, ratios)
+    return ConcatPoseDataset(parts), sizes, ratios, int(length)
+
+
+def build_eval_dataset(cfg: Any, split: str = "test") -> Any:
+    """The test-time dataset (no augmentation) of ``data.val`` or ``data.test`` (parts concatenated)."""
+    from integral_pose.data.dataset import ConcatPoseDataset
+
+    specs = cfg.data.val if split == "val" else cfg.data.test
+    return ConcatPoseDataset(_load_split(cfg, specs, None, split))
+
+
+# ------------------------------------------------------------------------------------------------ model, loss
+def build_model_for(cfg: Any) -> Any:
+    """``models.build_model(cfg.model)`` (the one place that maps config to constructor arguments)."""
+    from integral_pose.models import build_model
+
+    return build_model(cfg.model)
+
+
+def outputs_to_coords(output: Any, model_cfg: Any) -> Any:
+    """Model output → normalised coordinates (B, J, 3) in float32 (x, y, z ∈ [−0.5, 0.5)).
+
+    Integral models: soft-argmax of the (D, H, W) volume (2D heat maps: z = 0); direct: the (B, J·3) output
+    reshaped (:func:`integral_pose.models.predict_coords`). The integral op runs in float32 even under autocast.
+    """
+    from integral_pose.models import predict_coords
+
+    coords = predict_coords(
+        output,
+        num_joints=model_cfg.num_joints,
+        depth_bins=model_cfg.depth_bins,
+        arch=model_cfg.arch,
+        output_3d=model_cfg.output_3d,
+    )
+    return coords.float()
+
+
+def compute_loss(coords: Any, target: Any, weight: Any, output: Any, cfg: Any) -> tuple[Any, dict[str, Any]]:
+    """The training loss and its terms: coordinate L1/L2 (+ the optional heat-map JS regulariser).
+
+    Args:
+        coords: (B, J, 3) predicted normalised coordinates.
+        target: (B, J, 3) targets. weight: (B, J, 3) per-coordinate weights.
+        output: the raw model output (logits, for the regulariser).
+        cfg: the run config (``loss`` and ``model`` sections).
+
+    Returns:
+        ``(loss, {"coord": …, "heatmap_js": …})`` (scalar tensors; the JS term only when enabled).
+    """
+    from integral_pose.losses import coordinate_loss, heatmap_js_loss
+
+    lc = cfg.loss
+    coord = coordinate_loss(coords, target, weight, lc.type, lc.normalisation)
+    terms = {"coord": coord.detach()}
+    loss = coord
+    if lc.heatmap_reg > 0 and cfg.model.arch == "integral":
+        logits = output
+        if cfg.model.output_3d:
+            from integral_pose.models import logits_to_volume
+
+            logits = logits_to_volume(output, cfg.model.num_joints, cfg.model.depth_bins)
+        js = heatmap_js_loss(logits.float(), target, weight, lc.heatmap_reg_sigma, lc.normalisation)
+        terms["heatmap_js"] = js.detach()
+        loss = loss + lc.heatmap_reg * js
+    return loss, terms
+
+
+# ------------------------------------------------------------------------------------------------ optimiser
+def build_optimizer(params: Any, optim_cfg: Any) -> Any:
+    """Adam (default betas, the original's choice) or SGD with momentum, from ``optim``."""
+    import torch
+
+    if optim_cfg.name == "adam":
+        return torch.optim.Adam(params, lr=optim_cfg.lr, betas=optim_cfg.betas, weight_decay=optim_cfg.weight_decay)
+    return torch.optim.SGD(params, lr=optim_cfg.lr, momentum=optim_cfg.momentum, weight_decay=optim_cfg.weight_decay)
+
+
+def build_schedulers(optimizer: Any, optim_cfg: Any, steps_per_epoch: int) -> tuple[Any, Any | None]:
+    """``(multistep, warmup)``: the per-epoch decay and the optional per-step linear warm-up.
+
+    ``optim.milestones`` are 1-based epochs (the epoch that first runs at the decayed rate); PyTorch's
+    ``MultiStepLR`` counts finished epochs, so milestone ``m`` becomes ``m − 1``.
+    """
+    import torch
+
+    multistep = torch.optim.lr_scheduler.MultiStepLR(
+        optimizer, milestones=[m - 1 for m in optim_cfg.milestones], gamma=optim_cfg.factor
+    )
+    warm = optim_cfg.warmup_steps or optim_cfg.warmup_epochs * steps_per_epoch
+    warmup = None
+    if warm > 0:
+        warmup = torch.optim.lr_scheduler.LinearLR(optimizer, start_factor=1.0 / warm, end_factor=1.0, total_iters=warm)
+    return multistep, warmup
+
+
+# ------------------------------------------------------------------------------------------------ checkpoints
+def find_resume_checkpoint(run_dir: str | os.PathLike[str]) -> Path | None:
+    """The newest checkpoint of a run folder that loads (``last.pt``, else the newest ``epoch_*.pt``).
+
+    A file that fails to load (torn, truncated, wrong format) is skipped with a note on stderr.
+    """
+    import sys
+
+    from integral_pose.engine.checkpoint import load_checkpoint
+
+    paths = RunPaths(run_dir)
+    if not paths.checkpoints.is_dir():
+        return None
+    candidates: list[tuple[int, Path]] = []
+    for p in [paths.last, *sorted(paths.checkpoints.glob("epoch_*.pt"))]:
+        if not p.is_file():
+            continue
+        try:
+            ck = load_checkpoint(p)
+        except Exception as exc:  # any unreadable file is skipped, the next candidate is tried
+            print(f"resume: skipping unreadable checkpoint {p} ({type(exc).__name__}: {exc})", file=sys.stderr)
+            continue
+        epoch = ck.get("epoch")
+        epoch = int(epoch) if isinstance(epoch, int) else -1
+        candidates.append((epoch, p))
+    if not candidates:
+        return None
+    candidates.sort(key=lambda t: (t[0], t[1] == paths.last))
+    return candidates[-1][1]
+
+
+def _unwrap(model: Any) -> Any:
+    inner = getattr(model, "module", model)  # DDP
+    return getattr(inner, "_orig_mod", inner)  # torch.compile
+
+
+# ------------------------------------------------------------------------------------------------ the loop
+@dataclass
+class _State:
+    epoch: int = 0  # finished epochs
+    step: int = 0  # optimiser steps taken
+    best: float = math.inf
+    skipped: int = 0
+    bad: int = 0
+
+
+def _autocast(device: str, amp: str) -> Any:
+    import contextlib
+
+    import torch
+
+    if amp == "off":
+        return contextlib.nullcontext()
+    dtype = torch.bfloat16 if amp == "bf16" else torch.float16
+    return torch.autocast(device_type="cuda" if device.startswith("cuda") else "cpu", dtype=dtype)
+
+
+def _grads_finite(params: Sequence[Any]) -> bool:
+    import torch
+
+    norms = [p.grad.detach().float().norm() for p in params if p.grad is not None]
+    if not norms:
+        return True
+    return bool(torch.isfinite(torch.stack(norms).sum()))
+
+
+def train(
+    cfg: Any,
+    resume: str | None = None,
+    fast_dev_run: int = 0,
+    run_dir: str | os.PathLike[str] | None = None,
+    quiet: bool = False,
+    progress_tty: bool | None = None,
+) -> TrainResult:
+    """Train a model as ``cfg`` says.
+
+    Args:
+        cfg: validated :class:`integral_pose.config.schema.Config`.
+        resume: ``None`` (fresh run; refuses a run folder that already has checkpoints), ``"auto"`` (continue from
+            the last good checkpoint of the run folder, fresh start when there is none) or a checkpoint path.
+        fast_dev_run: when > 0, run only this many steps of one epoch and one validation batch, write nothing.
+        run_dir: run folder (default ``cfg.train.out_dir``).
+        quiet: no progress display (metrics are still written).
+        progress_tty: force the tqdm bar (True) or plain lines (False); default: decided by the terminal.
+
+    Returns:
+        A :class:`TrainResult`.
+
+    Raises:
+        ValueError: bad configuration for this launch (e.g. batch not divisible by the world size, fp16 on CPU).
+        FileExistsError: fresh run into a folder that already has checkpoints.
+        NonFiniteLossError, BadImageError: guard rails (see module docstring).
+    """
+    import torch
+    from torch.utils.data import DataLoader
+
+    from integral_pose.config.io import config_to_dict, save_config
+    from integral_pose.data.sampling import MixedSampler
+    from integral_pose.engine.checkpoint import load_checkpoint, save_checkpoint
+    from integral_pose.engine.distributed import check_global_batch, init_distributed, teardown
+    from integral_pose.engine.seeding import capture_rng_state, restore_rng_state, seed_everything
+
+    t_start = time.perf_counter()
+    dev_pref = cfg.train.device
+    info: DistInfo = init_distributed("cuda" if dev_pref.startswith("cuda") else dev_pref)
+    try:
+        device = dev_pref if dev_pref.startswith("cuda:") and not info.distributed else info.device
+        if cfg.train.amp == "fp16" and not device.startswith("cuda"):
+            raise ValueError("train.amp: 'fp16' needs CUDA; use 'bf16' or 'off' on CPU")
+        per_rank = check_global_batch(cfg.train.batch_size, info.world_size)
+        paths = RunPaths(run_dir if run_dir is not None else cfg.train.out_dir)
+        dry = fast_dev_run > 0
+        write = info.is_main and not dry
+
+        # ---------------------------------------------------------------- resume decision
+        ckpt: dict[str, Any] | None = None
+        if resume not in (None, "auto"):
+            ckpt = load_checkpoint(resume)
+        elif resume == "auto":
+            found = find_resume_checkpoint(paths.root)
+            ckpt = load_checkpoint(found) if found is not None else None
+        elif write and paths.last.exists():
+            raise FileExistsError(
+                f"train.out_dir: {paths.root} already holds checkpoints; pass --resume auto to continue that run "
+                "or choose another train.out_dir"
+            )
+
+        seed_everything(cfg.train.seed)
+
+        # ---------------------------------------------------------------- data
+        dataset, sizes, ratios, epoch_len = build_train_dataset(cfg)
+        sampler = MixedSampler(
+            sizes, ratios, num_samples=epoch_len, shuffle=True, seed=cfg.train.seed,
+            world_size=info.world_size, rank=info.rank,
+        )  # fmt: skip
+        workers = cfg.data.num_workers
+        loader = DataLoader(
+            GuardedDataset(dataset),
+            batch_size=per_rank,
+            sampler=sampler,
+            num_workers=workers,
+            collate_fn=collate_guarded,
+            pin_memory=device.startswith("cuda"),
+            drop_last=False,
+            generator=torch.Generator().manual_seed(cfg.train.seed),
+            persistent_workers=False,
+        )
+        val_set = build_eval_dataset(cfg, "val") if cfg.data.val and cfg.train.val_every > 0 else None
+
+        # ---------------------------------------------------------------- model, optimiser
+        model = build_model_for(cfg).to(device)
+        if cfg.train.channels_last:
+            model = model.to(memory_format=torch.channels_last)
+        if info.distributed and device.startswith("cuda"):
+            model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
+        raw_model = model
+        steps_per_epoch = len(loader)
+        if cfg.train.max_steps_per_epoch is not None:
+            steps_per_epoch = min(steps_per_epoch, cfg.train.max_steps_per_epoch)
+        if dry:
+            steps_per_epoch = min(steps_per_epoch, fast_dev_run)
+        optimizer = build_optimizer(raw_model.parameters(), cfg.optim)
+        multistep, warmup = build_schedulers(optimizer, cfg.optim, steps_per_epoch)
+        scaler = torch.amp.GradScaler("cuda", enabled=cfg.train.amp == "fp16")
+        state = _State()
+
+        if ckpt is not None:
+            from integral_pose.engine.checkpoint import restore_model
+
+            restore_model(raw_model, ckpt, source=str(resume))
+            extra = ckpt.get("extra") or {}
+            sched = ckpt.get("scheduler") or {}
+            if ckpt.get("optimizer") is None or "multistep" not in sched or "sampler" not in extra:
+                raise ValueError(f"--resume: {resume} holds weights only (no optimiser/scheduler/sampler state)")
+            optimizer.load_state_dict(ckpt["optimizer"])
+            multistep.load_state_dict(sched["multistep"])
+            if warmup is not None and sched.get("warmup") is not None:
+                warmup.load_state_dict(sched["warmup"])
+            if ckpt.get("scaler"):
+                scaler.load_state_dict(ckpt["scaler"])
+            state = _State(epoch=int(ckpt["epoch"]), step=int(ckpt["step"]), best=float(extra.get("best") or math.inf))
+            sampler.load_state_dict(extra["sampler"])
+            if ckpt.get("rng_state") is not None:
+                restore_rng_state(ckpt["rng_state"])
+
+        if info.distributed:
+            ddp_kw: dict[str, Any] = {"device_ids": [torch.device(device).index]} if device.startswith("cuda") else {}
+            model = torch.nn.parallel.DistributedDataParallel(raw_model, **ddp_kw)
+        if cfg.train.compile:
+            model = torch.compile(model)
+
+        if write:
+            paths.make()
+            save_config(cfg, paths.config)
+        writer = MetricsWriter(paths.metrics, enabled=write, tensorboard_dir=paths.tb if write else None)
+        if ckpt is not None and write:
+            writer.log("resume", state.step, epoch=state.epoch, from_checkpoint=str(resume))
+        verbose = info.is_main and not quiet
+
+        from integral_pose.skeletons import get_skeleton
+
+        joint_names = list(get_skeleton(cfg.model.joint_set).joint_names)
+        history: list[dict[str, float]] = []
+        last_loss, img_s = math.nan, math.nan
+        trainable = [p for p in raw_model.parameters() if p.requires_grad]
+        total_epochs = 1 if dry else cfg.train.epochs
+        start_epoch = state.epoch if not dry else 0
+        for epoch in range(start_epoch, total_epochs):
+            start_in_epoch = sampler.start if ckpt is not None and epoch == start_epoch else 0
+            sampler.set_epoch(epoch, start_in_epoch)
+            model.train()
+            progress = Progress(
+                steps_per_epoch, f"epoch {epoch + 1}/{total_epochs}", enabled=verbose, tty=progress_tty
+            )
+            sum_loss = torch.zeros((), dtype=torch.float64)
+            n_loss, n_img, bad_list = 0, 0, []
+            t0 = time.perf_counter()
+            for i, (batch, bad) in enumerate(loader):
+                if i >= steps_per_epoch:
+                    break
+                bad_list.extend(bad)
+                if batch is None:
+                    if info.distributed:
+                        raise BadImageError(f"every image of a batch failed to load on rank {info.rank}: {bad}")
+                    continue
+                images = batch["image"].to(device, non_blocking=True)
+                if cfg.train.channels_last:
+                    images = images.contiguous(memory_format=torch.channels_last)
+                target = batch["target"].to(device)
+                weight = batch["target_weight"].to(device)
+                with _autocast(device, cfg.train.amp):
+                    output = model(images)
+                coords = outputs_to_coords(output, cfg.model)
+                loss, terms = compute_loss(coords, target, weight, output, cfg)
+                optimizer.zero_grad(set_to_none=True)
+                scaler.scale(loss).backward()
+                scaler.unscale_(optimizer)
+                if cfg.optim.clip_grad_norm is not None:
+                    torch.nn.utils.clip_grad_norm_(trainable, cfg.optim.clip_grad_norm)
+                finite = bool(torch.isfinite(loss.detach())) and _grads_finite(trainable)
+                if not finite and cfg.train.amp != "fp16":
+                    if not cfg.train.skip_nonfinite:
+                        ids = batch["index"].tolist()
+                        term_text = ", ".join(f"{k}={float(v):.6g}" for k, v in terms.items())
+                        raise NonFiniteLossError(
+                            f"non-finite loss/gradient at step {state.step + 1} (epoch {epoch + 1}, batch {i}): "
+                            f"loss={float(loss.detach()):.6g} [{term_text}]; sample ids {ids}"
+                        )
+                    state.skipped += 1
+                    optimizer.zero_grad(set_to_none=True)
+                    writer.log("skip", state.step, epoch=epoch + 1, loss=float(loss.detach()),
+                               sample_ids=batch["index"].tolist())  # fmt: skip
+                    progress.update(loss=float("nan"))
+                    continue
+                scaler.step(optimizer)
+                scaler.update()
+                if warmup is not None and state.step < warmup.total_iters:
+                    warmup.step()
+                state.step += 1
+                b = int(images.shape[0]) * info.world_size
+                n_img += b
+                sum_loss += loss.detach().double().cpu()
+                n_loss += 1
+                lr = optimizer.param_groups[0]["lr"]
+                rate = n_img / max(time.perf_counter() - t0, 1e-9)
+                if state.step % cfg.train.log_every == 0:
+                    writer.log("step", state.step, epoch=epoch + 1, loss=float(loss.detach()), lr=lr, img_s=rate,
+                               **{k: float(v) for k, v in terms.items()})  # fmt: skip
+                progress.update(loss=float(loss.detach()), lr=lr, img_s=rate)
+            progress.close()
+            elapsed = time.perf_counter() - t0
+            img_s = n_img / max(elapsed, 1e-9)
+            # ------------------------------------------------------------ bad images (all ranks agree)
+            n_bad = torch.tensor([len(bad_list)], dtype=torch.float64)
+            if info.distributed:
+                torch.distributed.all_reduce(n_bad)
+            state.bad += int(n_bad.item())
+            if n_bad.item() > 0 and info.is_main:
+                import sys
+
+                listing = ", ".join(f"#{k}" for k, _ in bad_list[:20])
+                more = "" if len(bad_list) <= 20 else f" and {len(bad_list) - 20} more"
+                print(f"epoch {epoch + 1}: skipped {int(n_bad.item())} unreadable image(s): {listing}{more}",
+                      file=sys.stderr)  # fmt: skip
+            seen = max(steps_per_epoch * cfg.train.batch_size, 1)
+            if n_bad.item() / seen > cfg.train.max_bad_image_fraction:
+                raise BadImageError(
+                    f"epoch {epoch + 1}: {int(n_bad.item())} of ~{seen} images could not be read, more than "
+                    f"train.max_bad_image_fraction={cfg.train.max_bad_image_fraction}; first: {bad_list[:3]}"
+                )
+            # ------------------------------------------------------------ epoch end
+            loss_t = torch.stack([sum_loss, torch.tensor(float(n_loss), dtype=torch.float64)])
+            if info.distributed:
+                torch.distributed.all_reduce(loss_t)
+            last_loss = float(loss_t[0] / max(loss_t[1].item(), 1.0))
+            if not dry:
+                multistep.step()
+            state.epoch = epoch + 1
+            record: dict[str, float] = {"epoch": epoch + 1, "loss": last_loss, "img_s": img_s,
+                                        "lr": optimizer.param_groups[0]["lr"], "seconds": elapsed}  # fmt: skip
+            if val_set is not None and ((epoch + 1) % cfg.train.val_every == 0 or epoch + 1 == total_epochs):
+                if info.is_main:
+                    from integral_pose.engine.evaluator import predict, score_3d
+
+                    pred = predict([_unwrap(model)], val_set, cfg, device=device, flip_test=False,
+                                   max_batches=1 if dry else None)  # fmt: skip
+                    val = score_3d(pred, val_set, cfg)
+                    record["val_mpjpe"] = val["mpjpe"]
+                    record["val_pa_mpjpe"] = val["pa_mpjpe"]
+                if info.distributed:
+                    from integral_pose.engine.distributed import barrier
+
+                    barrier(info)
+            history.append(record)
+            writer.log("epoch", state.step, **record)
+            if verbose:
+                extra = f" val MPJPE {record['val_mpjpe']:.1f} mm" if "val_mpjpe" in record else ""
+                print(f"epoch {epoch + 1}/{total_epochs}: loss {last_loss:.4f}, {img_s:.1f} img/s,"
+                      f" {elapsed:.1f} s{extra}", flush=True)  # fmt: skip
+            improved = "val_mpjpe" in record and record["val_mpjpe"] < state.best
+            if improved:
+                state.best = record["val_mpjpe"]
+            if write:
+                sampler.set_epoch(epoch + 1, 0)
+                ck_kw: dict[str, Any] = {
+                    "optimizer": optimizer,
+                    "scheduler": {
+                        "multistep": multistep.state_dict(),
+                        "warmup": warmup.state_dict() if warmup is not None else None,
+                    },
+                    "scaler": scaler.state_dict() if scaler.is_enabled() else None,
+                    "rng_state": capture_rng_state(),
+                    "epoch": state.epoch,
+                    "step": state.step,
+                    "extra": {
+                        "best": state.best if math.isfinite(state.best) else None,
+                        "sampler": sampler.state_dict(),
+                        "world_size": info.world_size,
+                        "val_mpjpe": record.get("val_mpjpe"),
+                        "loss": last_loss,
+                    },
+                }
+                cfg_dict = config_to_dict(cfg)
+                save_checkpoint(paths.last, _unwrap(model), cfg_dict, joint_names, **ck_kw)
+                if state.epoch % cfg.train.checkpoint_every == 0 or state.epoch == total_epochs:
+                    save_checkpoint(paths.periodic(state.epoch), _unwrap(model), cfg_dict, joint_names, **ck_kw)
+                if improved:
+                    save_checkpoint(paths.best, _unwrap(model), cfg_dict, joint_names, **ck_kw)
+            if info.distributed:
+                from integral_pose.engine.distributed import barrier
+
+                barrier(info)
+        writer.log("end", state.step, epochs=state.epoch, skipped_steps=state.skipped, bad_images=state.bad)
+        writer.close()
+        return TrainResult(
+            run_dir=paths.root, epochs=state.epoch, steps=state.step, last_loss=last_loss,
+            best_val_mpjpe=state.best if math.isfinite(state.best) else math.nan, images_per_s=img_s,
+            wall_s=time.perf_counter() - t_start, skipped_steps=state.skipped, bad_images=state.bad, history=history,
+        )  # fmt: skip
+    finally:
+        teardown(info)
+
+
+def _np(x: Any) -> np.ndarray:
+    return x.detach().cpu().numpy() if hasattr(x, "detach") else np.asarray(x)

@@ -1,0 +1,189 @@
+"""The pose network: ``PoseNet(backbone, head)`` returning logits, and the helpers that turn logits into coordinates.
+
+The model returns raw predictions only (DESIGN rule 4): heat-map logits ``(B, J·D, H, W)`` for the integral
+architecture (channel c = j·D + d, joint-major), ``(B, J, H, W)`` for 2D heat maps, or ``(B, J·3)`` for direct
+regression. :func:`predict_coords` (or :meth:`PoseNet.decode`) maps any of them to normalised coordinates
+``(B, J, 3)`` in ``[-0.5, 0.5)`` (x, y over the patch; z = root-relative depth over the 3D box), the label space of
+the loss; the soft-argmax is :func:`integral_pose.geometry.integral.soft_argmax_3d`.
+
+Example:
+    >>> import torch
+    >>> from integral_pose.config.schema import ModelConfig
+    >>> net = build_model(ModelConfig(backbone="resnet18", depth_bins=8)).eval()
+    >>> logits = net(torch.zeros(1, 3, 64, 64))
+    >>> logits.shape, net.decode(logits).shape
+    (torch.Size([1, 144, 16, 16]), torch.Size([1, 18, 3]))
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import torch
+from torch import nn
+
+from integral_pose.models.heads import DeconvHead, DirectHead
+from integral_pose.models.resnet import RESNETS, ResNet
+
+if TYPE_CHECKING:
+    from integral_pose.config.schema import ModelConfig
+
+__all__ = ["PoseNet", "build_model", "logits_to_volume", "predict_coords"]
+
+
+class PoseNet(nn.Module):
+    """Backbone + head.
+
+    Args:
+        backbone: a :class:`~integral_pose.models.resnet.ResNet` (anything with ``forward_features`` and
+            ``out_channels``).
+        head: :class:`DeconvHead` or :class:`DirectHead`.
+        num_joints: J.
+        depth_bins: D (ignored by direct regression and 2D heads; kept for decoding).
+        output_3d: whether the head predicts depth (J·D channels) or 2D heat maps (J channels).
+
+    Attributes:
+        arch: ``"integral"`` or ``"direct"`` (from the head type).
+    """
+
+    def __init__(
+        self, backbone: ResNet, head: nn.Module, num_joints: int, depth_bins: int = 64, output_3d: bool = True
+    ) -> None:
+        super().__init__()
+        self.backbone = backbone
+        self.head = head
+        self.num_joints = int(num_joints)
+        self.depth_bins = int(depth_bins)
+        self.output_3d = bool(output_3d)
+        if isinstance(head, DirectHead):
+            self.arch = "direct"
+            expected = num_joints * 3
+        else:
+            self.arch = "integral"
+            expected = num_joints * depth_bins if output_3d else num_joints
+        got = getattr(head, "out_channels", expected)
+        if got != expected:
+            raise ValueError(
+                f"head.out_channels: expected {expected} for J={num_joints}, D={depth_bins}, arch {self.arch!r}, "
+                f"output_3d={output_3d}; got {got}"
+            )
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """(B, 3, H_p, W_p) normalised images → logits (see module docstring for the shapes)."""
+        return self.head(self.backbone.forward_features(images))
+
+    def decode(self, logits: torch.Tensor, beta: float = 1.0) -> torch.Tensor:
+        """Model output → normalised coordinates (B, J, 3); see :func:`predict_coords`."""
+        return predict_coords(
+            logits,
+            num_joints=self.num_joints,
+            depth_bins=self.depth_bins,
+            arch=self.arch,
+            output_3d=self.output_3d,
+            beta=beta,
+        )
+
+
+def logits_to_volume(logits: torch.Tensor, num_joints: int, depth_bins: int) -> torch.Tensor:
+    """(B, J·D, H, W) logits → (B, J, D, H, W) view (channel c = j·D + d).
+
+    Raises:
+        ValueError: the tensor is not 4-D or its channels are not J·D.
+    """
+    if logits.ndim != 4:
+        raise ValueError(f"logits: expected shape (B, J·D, H, W), got {tuple(logits.shape)}")
+    b, c, h, w = logits.shape
+    if c != num_joints * depth_bins:
+        raise ValueError(
+            f"logits: expected {num_joints}·{depth_bins} = {num_joints * depth_bins} channels (J·D), got {c}"
+        )
+    return logits.reshape(b, num_joints, depth_bins, h, w)
+
+
+def predict_coords(
+    model_output: torch.Tensor,
+    *,
+    num_joints: int,
+    depth_bins: int,
+    arch: str = "integral",
+    output_3d: bool = True,
+    beta: float = 1.0,
+) -> torch.Tensor:
+    """Normalised joint coordinates (B, J, 3) from the model output.
+
+    * integral, 3D: soft-argmax over each joint's D×H×W volume; x = E[w]/W − 0.5, y = E[h]/H − 0.5,
+      z = E[d]/D − 0.5 (bin i has coordinate i).
+    * integral, 2D: soft-argmax over H×W; z = 0.
+    * direct: the (B, J·3) output reshaped (ordered x0, y0, z0, x1, …).
+
+    Args:
+        model_output: logits from :class:`PoseNet`.
+        num_joints: J.
+        depth_bins: D (integral 3D only).
+        arch: ``"integral"`` or ``"direct"``.
+        output_3d: whether integral logits hold J·D channels (3D) or J (2D).
+        beta: softmax inverse temperature.
+
+    Returns:
+        (B, J, 3) float32 (float64 for float64 input) in ``[-0.5, 0.5)``.
+    """
+    from integral_pose.geometry.integral import soft_argmax_2d, soft_argmax_3d
+
+    if arch == "direct":
+        if model_output.ndim != 2 or model_output.shape[1] != num_joints * 3:
+            raise ValueError(
+                f"model_output: expected (B, {num_joints * 3}) for direct regression, got {tuple(model_output.shape)}"
+            )
+        return model_output.reshape(model_output.shape[0], num_joints, 3)
+    if arch != "integral":
+        raise ValueError(f"arch: expected 'integral' or 'direct', got {arch!r}")
+    if output_3d:
+        volume = logits_to_volume(model_output, num_joints, depth_bins)  # (B, J, D, H, W)
+        return soft_argmax_3d(volume, beta=beta, normalized=True)
+    if model_output.ndim != 4 or model_output.shape[1] != num_joints:
+        raise ValueError(
+            f"model_output: expected (B, {num_joints}, H, W) 2D heat maps, got {tuple(model_output.shape)}"
+        )
+    xy = soft_argmax_2d(model_output, beta=beta, normalized=True)  # (B, J, 2)
+    return torch.cat([xy, torch.zeros_like(xy[..., :1])], dim=-1)
+
+
+def build_model(model_config: ModelConfig) -> PoseNet:
+    """Build the network described by ``model_config`` (backbone weights from ``pretrained`` when set).
+
+    Args:
+        model_config: a :class:`~integral_pose.config.schema.ModelConfig`.
+
+    Returns:
+        A :class:`PoseNet` in training mode.
+
+    Raises:
+        ValueError: unknown backbone (with the list of names).
+        FileNotFoundError: ``pretrained`` names a missing file.
+    """
+    from integral_pose.config.schema import ModelConfig
+
+    if not isinstance(model_config, ModelConfig):
+        raise TypeError(f"model_config: expected a ModelConfig, got {type(model_config).__name__}")
+    mc = model_config
+    if mc.backbone not in RESNETS:
+        raise ValueError(f"model.backbone: unknown backbone {mc.backbone!r}; expected one of {list(RESNETS)}")
+    backbone = RESNETS[mc.backbone](in_channels=mc.in_channels)
+    head: nn.Module
+    if mc.arch == "direct":
+        head = DirectHead(backbone.out_channels, mc.num_joints)
+    else:
+        head = DeconvHead(
+            backbone.out_channels,
+            mc.out_channels,
+            num_layers=mc.deconv_layers,
+            num_filters=mc.deconv_filters,
+            kernel=mc.deconv_kernel,
+            final_kernel=mc.final_conv_kernel,
+        )
+    model = PoseNet(backbone, head, mc.num_joints, mc.depth_bins, mc.output_3d)
+    if mc.pretrained is not None:
+        from integral_pose.models.weights import load_imagenet
+
+        load_imagenet(model, mc.pretrained)
+    return model

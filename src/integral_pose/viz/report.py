@@ -1,0 +1,218 @@
+"""Evaluation report images (PNG): per-action bars, per-joint errors, best / median / worst samples.
+
+:func:`write_eval_report` draws one figure from the ``eval.json`` content of ``ipr eval`` and a few samples;
+:func:`write_comparison_report` puts several models side by side (the demo's integral vs direct regression).
+Figures are drawn off-screen with matplotlib's Agg canvas (no pyplot, no display) and written atomically.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["ReportSample", "pick_best_median_worst", "write_comparison_report", "write_eval_report"]
+
+_GT_RGB = (0.55, 0.55, 0.55)
+_LEFT_RGB = (0.15, 0.45, 0.95)
+_RIGHT_RGB = (0.95, 0.3, 0.2)
+_MID_RGB = (0.2, 0.75, 0.3)
+
+
+@dataclass
+class ReportSample:
+    """One sample shown in the report grid.
+
+    Attributes:
+        label: caption (e.g. ``"best: 23.1 mm"``).
+        image_rgb: (H, W, 3) uint8 RGB image (the test crop or the full image).
+        pred_2d: (J, 2) predicted joints in ``image_rgb`` px.
+        gt_2d: (J, 2) ground-truth joints in ``image_rgb`` px.
+        pred_3d: (J, 3) predicted camera-frame joints, mm (root-aligned to the ground truth for display).
+        gt_3d: (J, 3) ground-truth camera-frame joints, mm.
+    """
+
+    label: str
+    image_rgb: np.ndarray
+    pred_2d: np.ndarray
+    gt_2d: np.ndarray
+    pred_3d: np.ndarray
+    gt_3d: np.ndarray
+
+
+def pick_best_median_worst(errors: Sequence[float] | np.ndarray) -> list[tuple[str, int]]:
+    """Positions of the lowest, median and highest error: ``[("best", i), ("median", j), ("worst", k)]``."""
+    e = np.asarray(errors, dtype=np.float64)
+    if e.ndim != 1 or e.size == 0:
+        raise ValueError(f"errors: expected a non-empty (N,) array, got shape {e.shape}")
+    order = np.argsort(e, kind="stable")
+    return [("best", int(order[0])), ("median", int(order[len(order) // 2])), ("worst", int(order[-1]))]
+
+
+def _require_matplotlib() -> Any:
+    try:
+        import matplotlib
+    except ImportError:
+        raise ImportError("the PNG report needs matplotlib: pip install 'integral-pose[viz]'") from None
+    return matplotlib
+
+
+def _save_figure(fig: Any, path: str | os.PathLike[str]) -> Path:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    FigureCanvasAgg(fig)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fig.savefig(fh, format="png", dpi=fig.dpi)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return target
+
+
+def _side_rgb(name_a: str, name_b: str) -> tuple[float, float, float]:
+    for name in (name_a, name_b):
+        if name.startswith("l_"):
+            return _LEFT_RGB
+        if name.startswith("r_"):
+            return _RIGHT_RGB
+    return _MID_RGB
+
+
+def _bars(ax: Any, table: Mapping[str, Mapping[str, float]], title: str, ylabel: str) -> None:
+    """Grouped bars: ``table[series][category] = value``."""
+    series = list(table)
+    cats = list(dict.fromkeys(c for s in series for c in table[s]))
+    x = np.arange(len(cats))
+    width = 0.8 / max(len(series), 1)
+    for k, s in enumerate(series):
+        vals = [table[s].get(c, np.nan) for c in cats]
+        ax.bar(x + (k - (len(series) - 1) / 2) * width, vals, width, label=s)
+    ax.set_xticks(x)
+    ax.set_xticklabels(cats, rotation=45, ha="right", fontsize=7)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=10)
+    ax.grid(axis="y", alpha=0.3)
+    if len(series) > 1:
+        ax.legend(fontsize=7)
+
+
+def _draw_sample(fig: Any, spec: Any, sample: ReportSample, edges: Sequence[tuple[int, int]],
+                 names: Sequence[str]) -> None:  # fmt: skip
+    ax = fig.add_subplot(spec[0])
+    ax.imshow(sample.image_rgb)
+    for a, b in edges:
+        ax.plot(sample.gt_2d[[a, b], 0], sample.gt_2d[[a, b], 1], color=_GT_RGB, linewidth=2.5, alpha=0.8)
+        ax.plot(sample.pred_2d[[a, b], 0], sample.pred_2d[[a, b], 1], color=_side_rgb(names[a], names[b]),
+                linewidth=1.5)  # fmt: skip
+    ax.set_title(sample.label, fontsize=8)
+    ax.axis("off")
+    ax3 = fig.add_subplot(spec[1], projection="3d")
+    gt = sample.gt_3d - sample.gt_3d[:1]
+    pr = sample.pred_3d - sample.pred_3d[:1]
+    for pose, style in ((gt, "gt"), (pr, "pred")):
+        # camera frame (x right, y down, z forward) → plot (x, z, −y) so "up" is up
+        p = np.stack([pose[:, 0], pose[:, 2], -pose[:, 1]], axis=-1)
+        for a, b in edges:
+            colour = _GT_RGB if style == "gt" else _side_rgb(names[a], names[b])
+            ax3.plot(p[[a, b], 0], p[[a, b], 1], p[[a, b], 2], color=colour, linewidth=2.5 if style == "gt" else 1.5,
+                     linestyle="--" if style == "gt" else "-")  # fmt: skip
+    both = np.concatenate([gt, pr])
+    both = np.stack([both[:, 0], both[:, 2], -both[:, 1]], axis=-1)
+    centre = 0.5 * (np.nanmax(both, 0) + np.nanmin(both, 0))
+    half = 0.55 * float(np.nanmax(np.nanmax(both, 0) - np.nanmin(both, 0))) + 1.0
+    for setter, cval in zip((ax3.set_xlim, ax3.set_ylim, ax3.set_zlim), centre):
+        setter(cval - half, cval + half)
+    ax3.set_box_aspect((1.0, 1.0, 1.0))
+    ax3.set_xticklabels([])
+    ax3.set_yticklabels([])
+    ax3.set_zticklabels([])
+    ax3.view_init(elev=12.0, azim=-75.0)
+    ax3.set_title("3D: prediction (colour) vs truth (grey)", fontsize=7)
+
+
+def write_eval_report(
+    path: str | os.PathLike[str],
+    result: Mapping[str, Any],
+    samples: Sequence[ReportSample],
+    edges: Sequence[tuple[int, int]],
+    joint_names: Sequence[str],
+    title: str = "",
+) -> Path:
+    """Write the evaluation report PNG.
+
+    Args:
+        path: output ``.png``.
+        result: metrics with ``mpjpe``, ``pa_mpjpe`` and optionally ``per_action``, ``per_action_pa`` and
+            ``per_joint`` tables (mm), as written to ``eval.json``.
+        samples: samples for the grid (usually best / median / worst), may be empty.
+        edges: skeleton bones (joint index pairs) of the sample poses.
+        joint_names: names of the sample poses' joints.
+        title: figure title.
+
+    Returns:
+        The written path.
+    """
+    _require_matplotlib()
+    from matplotlib.figure import Figure
+
+    rows = 1 + len(samples)
+    fig = Figure(figsize=(12, 3.6 * rows), dpi=90)
+    grid = fig.add_gridspec(rows, 4)
+    head = f"{title}  " if title else ""
+    fig.suptitle(f"{head}MPJPE {result['mpjpe']:.1f} mm · PA-MPJPE {result['pa_mpjpe']:.1f} mm "
+                 f"({result.get('num_samples', '?')} samples)", fontsize=11)  # fmt: skip
+    if result.get("per_action"):
+        table = {"MPJPE": dict(result["per_action"])}
+        if result.get("per_action_pa"):
+            table["PA-MPJPE"] = dict(result["per_action_pa"])
+        _bars(fig.add_subplot(grid[0, :2]), table, "error per action", "mm")
+    if result.get("per_joint"):
+        _bars(fig.add_subplot(grid[0, 2:]), {"MPJPE": dict(result["per_joint"])}, "error per joint", "mm")
+    for r, sample in enumerate(samples, start=1):
+        _draw_sample(fig, (grid[r, :2], grid[r, 2:]), sample, edges, joint_names)
+    fig.tight_layout(rect=(0, 0, 1, 0.97))
+    return _save_figure(fig, path)
+
+
+def write_comparison_report(
+    path: str | os.PathLike[str], results: Mapping[str, Mapping[str, Any]], title: str = ""
+) -> Path:
+    """Side-by-side bars of several models' headline metrics and per-joint errors.
+
+    Args:
+        path: output ``.png``.
+        results: ``{model name: eval result}`` (each with ``mpjpe``, ``pa_mpjpe``, optional ``per_joint``).
+        title: figure title.
+
+    Returns:
+        The written path.
+    """
+    _require_matplotlib()
+    from matplotlib.figure import Figure
+
+    if not results:
+        raise ValueError("results: expected at least one model's metrics, got none")
+    fig = Figure(figsize=(12, 4.2), dpi=90)
+    grid = fig.add_gridspec(1, 3)
+    head = {name: {"MPJPE": float(r["mpjpe"]), "PA-MPJPE": float(r["pa_mpjpe"])} for name, r in results.items()}
+    _bars(fig.add_subplot(grid[0, 0]), head, "headline error (lower is better)", "mm")
+    per_joint = {name: dict(r["per_joint"]) for name, r in results.items() if r.get("per_joint")}
+    if per_joint:
+        _bars(fig.add_subplot(grid[0, 1:]), per_joint, "MPJPE per joint", "mm")
+    if title:
+        fig.suptitle(title, fontsize=11)
+    fig.tight_layout(rect=(0, 0, 1, 0.94 if title else 1))
+    return _save_figure(fig, path)
