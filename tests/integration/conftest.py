@@ -51,7 +51,7 @@ def make_tiny_split(folder: Path, split: str, n: int, seed: int, size: int = 96)
         img += rng.integers(0, 20, img.shape, dtype=np.uint8)
         for k, (a, b) in enumerate(_EDGES):
             color = (int(60 + 12 * k), int(255 - 10 * k), int(100 + (k % 3) * 60))
-            pa, pb = tuple(int(round(v)) for v in uv[a]), tuple(int(round(v)) for v in uv[b])
+            pa, pb = tuple(int(v) for v in np.rint(uv[a])), tuple(int(v) for v in np.rint(uv[b]))
             cv2.line(img, pa, pb, color, 2, cv2.LINE_AA)
         name = f"{split}_{i:04d}.png"
         cv2.imwrite(str(img_dir / name), img)
@@ -125,13 +125,13 @@ def run_ipr(*args: str, timeout: float = 120.0, env: dict[str, str] | None = Non
     )
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def tiny_config():
     """The :func:`write_tiny_config` helper."""
     return write_tiny_config
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def ipr():
     """The :func:`run_ipr` helper."""
     return run_ipr

@@ -80,6 +80,24 @@ def _register_infer(p: argparse.ArgumentParser) -> None:
     p.set_defaults(func=run)
 
 
+def _register_train(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--preset", choices=("demo", "paper"), default="demo",
+                   help="demo: the ipr demo models (R-18, 64 px); paper: R-50, 256 px (default demo)")  # fmt: skip
+    p.add_argument("--batch", type=int, default=32, help="batch size (default 32)")
+    p.add_argument("--steps", type=int, default=5, help="timed steps per row (default 5)")
+    p.add_argument("--warmup", type=int, default=1, help="untimed steps per row (default 1)")
+    p.add_argument("--threads", type=int, default=None, help="intra-op threads (default: torch's)")
+    p.add_argument("--device", default="cpu", help="cpu, cuda or auto (default cpu)")
+
+    def run(args: argparse.Namespace) -> int:
+        from integral_pose.bench.train import main as bench_train
+
+        return bench_train(preset=args.preset, batch=args.batch, steps=args.steps, warmup=args.warmup,
+                           device=args.device, threads=args.threads)  # fmt: skip
+
+    p.set_defaults(func=run)
+
+
 _BENCHES = [
     ("op", "integral op: original-style vs memory-lean, time and peak memory", _register_op),
     ("render", "SynthMocap renderer: images/s per core at 1000 and 512 px wide vs a background+JPEG baseline",
@@ -87,4 +105,5 @@ _BENCHES = [
     ("loader", "data loader: samples/s per worker, plain vs reduced JPEG decode vs pre-cropped", _register_loader),
     ("infer", "pose graph: per-crop latency and throughput, torch eager vs onnxruntime, batch 1 and 8",
      _register_infer),
+    ("train", "training step: images/s of the demo and paper models, integral vs direct", _register_train),
 ]  # fmt: skip

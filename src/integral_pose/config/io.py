@@ -17,12 +17,12 @@ from __future__ import annotations
 import copy
 import dataclasses
 import os
-import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from integral_pose.config.schema import Config, ConfigError, ConfigTypeError, build_section
+from integral_pose.fileio import atomic_write_text
 
 __all__ = [
     "apply_overrides",
@@ -191,16 +191,5 @@ def save_config(config: Config, path: str | os.PathLike[str]) -> Path:
     """Write the resolved config as YAML atomically (temporary file + fsync + rename); return the path."""
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
-    text = config_to_yaml(config)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, p)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write_text(p, config_to_yaml(config))
     return p

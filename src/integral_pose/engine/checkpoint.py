@@ -30,7 +30,6 @@ from __future__ import annotations
 import collections
 import os
 import pickle
-import tempfile
 import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -38,6 +37,9 @@ from typing import Any
 
 import torch
 from torch import nn
+
+from integral_pose import __version__
+from integral_pose.fileio import atomic_write
 
 __all__ = [
     "CHECKPOINT_FORMAT",
@@ -152,7 +154,6 @@ def save_checkpoint(
     def _sd(obj: Any) -> Any:
         return obj.state_dict() if hasattr(obj, "state_dict") else obj
 
-    from integral_pose import __version__
 
     payload: dict[str, Any] = {
         "format": CHECKPOINT_FORMAT,
@@ -174,28 +175,8 @@ def save_checkpoint(
             _check_plain(value, key)
 
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            torch.save(payload, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    try:  # make the rename itself durable (not possible on every platform)
-        dir_fd = os.open(target.parent, os.O_RDONLY)
-    except OSError:
-        return target
-    try:
-        os.fsync(dir_fd)
-    except OSError:
-        pass
-    finally:
-        os.close(dir_fd)
+    with atomic_write(target, "wb") as fh:
+        torch.save(payload, fh)
     return target
 
 

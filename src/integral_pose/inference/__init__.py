@@ -1,1 +1,37 @@
-"""inference package."""
+"""Inference for users: :class:`PoseEstimator` (images, boxes, intrinsics → :class:`PoseResult` with units),
+person-box sources (:mod:`.detector`) and frame sources (:mod:`.sources`: image, folder, video, webcam).
+
+Example:
+    >>> from integral_pose.inference import PoseEstimator
+    >>> est = PoseEstimator.from_checkpoint("model.pt")  # doctest: +SKIP
+    >>> est("photo.jpg").save_json("photo.json")  # doctest: +SKIP
+"""
+
+from integral_pose.inference.detector import (
+    Detections,
+    FullImageDetector,
+    HogPeopleDetector,
+    OnnxDetector,
+    UserBoxes,
+    make_detector,
+)
+from integral_pose.inference.estimator import PoseEstimator, load_intrinsics_json
+from integral_pose.inference.results import UNITS, PoseResult
+from integral_pose.inference.sources import Frame, FrameSource, open_source, read_image
+
+__all__ = [
+    "UNITS",
+    "Detections",
+    "Frame",
+    "FrameSource",
+    "FullImageDetector",
+    "HogPeopleDetector",
+    "OnnxDetector",
+    "PoseEstimator",
+    "PoseResult",
+    "UserBoxes",
+    "load_intrinsics_json",
+    "make_detector",
+    "open_source",
+    "read_image",
+]

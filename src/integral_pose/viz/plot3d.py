@@ -89,6 +89,7 @@ def plot_poses_3d(
         raise ValueError(f"keypoints_3d: expected shape (N, {j}, 3), got {np.shape(keypoints_3d)}")
     if ax is None:
         fig = Figure(figsize=(size_px[0] / 100.0, size_px[1] / 100.0), dpi=100)
+        fig.subplots_adjust(left=0.0, right=0.95, bottom=0.02, top=0.95)
         ax = fig.add_subplot(projection="3d")
     else:
         fig = ax.get_figure()
@@ -108,6 +109,11 @@ def plot_poses_3d(
     ax.set_ylim(*lim[1])
     ax.set_zlim(*lim[2])
     ax.set_box_aspect((1.0, 1.0, 1.0))
+    from matplotlib.ticker import MaxNLocator
+
+    for axis in (ax.xaxis, ax.yaxis, ax.zaxis):
+        axis.set_major_locator(MaxNLocator(4))
+    ax.tick_params(labelsize=7)
     ax.set_xlabel("x (mm)")
     ax.set_ylabel("z depth (mm)")
     ax.set_zlabel("-y up (mm)")

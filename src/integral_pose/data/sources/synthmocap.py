@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 
 from integral_pose.data.records import PoseRecords, RecordsHeader, load_records, save_records
+from integral_pose.fileio import atomic_write_json
 from integral_pose.skeletons import H36M_18
 
 __all__ = [
@@ -220,17 +221,7 @@ def _rows_to_records(rows: list[dict[str, Any]], split: str, meta: dict[str, Any
 
 
 def _write_json_atomic(path: Path, obj: dict[str, Any]) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(obj, fh, indent=2, sort_keys=True)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write_json(path, obj, sort_keys=True)
 
 
 def _check_int(name: str, value: Any, minimum: int) -> int:

@@ -1,0 +1,89 @@
+"""Atomic file writes: a reader never sees a half-written file, and a crash leaves the previous file intact.
+
+Every file a user keeps (checkpoints, records, configs, results, reports) is written through :func:`atomic_write`:
+a temporary file in the target folder, ``flush`` + ``fsync``, then ``os.replace`` onto the target and a best-effort
+``fsync`` of the folder so the rename itself is durable.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+__all__ = ["atomic_write", "atomic_write_bytes", "atomic_write_json", "atomic_write_text"]
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # not possible on every platform
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | os.PathLike[str], mode: str = "wb", encoding: str | None = None) -> Iterator[IO[Any]]:
+    """Context manager yielding a file handle whose content replaces ``path`` only if the block succeeds.
+
+    Args:
+        path: target file; its folder is created if needed.
+        mode: ``"wb"`` (binary) or ``"w"`` (text).
+        encoding: text encoding for ``mode="w"`` (default UTF-8).
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> target = pathlib.Path(tempfile.mkdtemp()) / "a.txt"
+        >>> with atomic_write(target, "w") as fh:
+        ...     _ = fh.write("hello")
+        >>> target.read_text()
+        'hello'
+    """
+    if mode not in ("wb", "w"):
+        raise ValueError(f"mode: expected 'wb' or 'w', got {mode!r}")
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        kwargs: dict[str, Any] = {} if mode == "wb" else {"encoding": encoding or "utf-8"}
+        with os.fdopen(fd, mode, **kwargs) as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(target.parent)
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically; return the path."""
+    with atomic_write(path, "wb") as fh:
+        fh.write(data)
+    return Path(path)
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` atomically; return the path."""
+    with atomic_write(path, "w") as fh:
+        fh.write(text)
+    return Path(path)
+
+
+def atomic_write_json(path: str | os.PathLike[str], data: Any, *, sort_keys: bool = False) -> Path:
+    """Write ``data`` as indented JSON (with a final newline) atomically; return the path."""
+    with atomic_write(path, "w") as fh:
+        json.dump(data, fh, indent=2, sort_keys=sort_keys, allow_nan=True)
+        fh.write("\n")
+    return Path(path)
