@@ -2,7 +2,8 @@
 
 Every file a user keeps (checkpoints, records, configs, results, reports) is written through :func:`atomic_write`:
 a temporary file in the target folder, ``flush`` + ``fsync``, then ``os.replace`` onto the target and a best-effort
-``fsync`` of the folder so the rename itself is durable.
+``fsync`` of the folder so the rename itself is durable. The file gets the permissions a plain ``open()`` would
+give it (``0o666`` minus the process umask), not the private ``0o600`` of a bare temporary file.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-__all__ = ["atomic_write", "atomic_write_bytes", "atomic_write_json", "atomic_write_text"]
+__all__ = ["atomic_write", "atomic_write_bytes", "atomic_write_json", "atomic_write_text", "temp_file_next_to"]
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -29,6 +30,44 @@ def _fsync_dir(folder: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def _umask() -> int:
+    """The process umask, read without changing it where the platform allows (Linux ``/proc``)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def temp_file_next_to(path: str | os.PathLike[str], suffix: str = ".tmp") -> tuple[int, Path]:
+    """Create a hidden temporary file in ``path``'s folder (created if needed) for a later ``os.replace``.
+
+    Unlike a bare :func:`tempfile.mkstemp` (mode ``0o600``), the file gets the permissions a plain ``open()``
+    would give, so the final file is as readable as any other file the user writes.
+
+    Args:
+        path: the final target file.
+        suffix: name suffix of the temporary file (some writers pick the format from it, e.g. ``".onnx"``).
+
+    Returns:
+        ``(fd, tmp_path)``: an open OS-level descriptor (the caller closes it) and the temporary path.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix, dir=target.parent)
+    try:
+        if hasattr(os, "fchmod"):
+            os.fchmod(fd, 0o666 & ~_umask())
+    except OSError:  # e.g. a file system without POSIX modes: keep mkstemp's
+        pass
+    return fd, Path(tmp)
 
 
 @contextlib.contextmanager
@@ -51,8 +90,7 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "wb", encoding: str |
     if mode not in ("wb", "w"):
         raise ValueError(f"mode: expected 'wb' or 'w', got {mode!r}")
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    fd, tmp = temp_file_next_to(target)
     try:
         kwargs: dict[str, Any] = {} if mode == "wb" else {"encoding": encoding or "utf-8"}
         with os.fdopen(fd, mode, **kwargs) as fh:

@@ -11,15 +11,19 @@ from integral_pose.cli.main import main as ipr_main
 def test_bench_render_prints_both_rows(capsys: pytest.CaptureFixture[str]) -> None:
     assert bench_render(sizes=[64], count=2) == 0
     lines = capsys.readouterr().out.strip().splitlines()
-    assert lines[0].split() == ["size", "row", "ms/img", "img/s/core", "ratio"]
-    rows = [ln.split() for ln in lines[1:]]
+    assert "baseline = random photo background + JPEG encode only" in lines[0] and "ratio = " in lines[0]
+    assert lines[1].split() == ["size", "row", "ms/img", "img/s/core", "ratio"]
+    rows = [ln.split() for ln in lines[2:]]
     assert [r[:2] for r in rows] == [["64w", "baseline"], ["64w", "render"]]
     assert float(rows[0][4]) == 1.0 and float(rows[1][3]) > 0
 
 
-def test_bench_render_rejects_bad_count() -> None:
+def test_bench_render_rejects_bad_count_and_sizes(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(ValueError, match="count: expected >= 1, got 0"):
         bench_render(sizes=[64], count=0)
+    with pytest.raises(ValueError, match=r"sizes: expected image widths >= 64 px, got \[0\]"):
+        bench_render(sizes=[0], count=1)
+    assert capsys.readouterr().out == ""  # refused before the table starts
 
 
 def test_bench_render_is_registered(capsys: pytest.CaptureFixture[str]) -> None:

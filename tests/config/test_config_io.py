@@ -105,7 +105,7 @@ def test_cli_show_and_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     shown = yaml.safe_load(capsys.readouterr().out)
     assert shown["optim"]["lr"] == 2e-4 and shown["model"]["depth_bins"] == 64
     assert main(["config", "check", recipe]) == 0
-    assert "OK (integral resnet50, patch 256×256, heat map 64×64×64" in capsys.readouterr().out
+    assert "OK (integral resnet50, patch 256×256 px (W×H), heat map 64×64×64 bins (W×H×D)" in capsys.readouterr().out
     assert main(["config", "check", recipe, "model.backbone=resnet51"]) == 2
     err = capsys.readouterr().err
     assert "model.backbone" in err and "resnet50" in err and "resnet152" in err
@@ -114,3 +114,31 @@ def test_cli_show_and_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     records = tmp_path / "t.npz"
     records.write_bytes(b"")
     assert main(["config", "check", "-", f"data.train=[{{kind: synthmocap, records: {records}}}]", "--files"]) == 0
+
+
+def test_bad_override_names_the_override_and_suggests_a_value(tmp_path: Path) -> None:
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("optim:\n  lr: 0.002\n")
+    with pytest.raises(ConfigTypeError) as info:
+        load_config(recipe, ["optim.lr=abc"])
+    text = str(info.value)
+    assert text == (
+        "optim.lr: expected float (number), got str 'abc' (from the override 'optim.lr=abc'; e.g. optim.lr=0.002)"
+    )
+    assert "\n" not in text
+    with pytest.raises(ConfigError, match=r"train\.epochs: expected int, got float 1\.5 \(from the override "
+                                          r"'train\.epochs=1\.5'; e\.g\. train\.epochs=\d+\)"):  # fmt: skip
+        load_config(recipe, ["train.epochs=1.5"])  # not in the file: the default is suggested
+    with pytest.raises(ConfigError, match=r"optim\.lrr: unknown key \(did you mean 'lr'\?\).*from the override"):
+        load_config(recipe, ["optim.lrr=1"])
+    recipe.write_text("optim:\n  lr: abc\n")
+    with pytest.raises(ConfigTypeError, match=r"optim\.lr: expected float .* \(in .*r\.yaml\)$"):
+        load_config(recipe, ["train.epochs=3"])  # the error is the file's, not the override's
+
+
+def test_check_summary_states_size_order(capsys: pytest.CaptureFixture[str]) -> None:
+    """A non-square recipe: the user must be able to tell width from height in the summary."""
+    recipe = Path(__file__).resolve().parents[2] / "configs" / "challenge" / "r152_288x384_int72_l1_mch_e300.yaml"
+    assert main(["config", "check", str(recipe)]) == 0
+    out = capsys.readouterr().out
+    assert "patch 288×384 px (W×H), heat map 72×96×72 bins (W×H×D)" in out

@@ -122,7 +122,9 @@ def test_unreadable_background_image(tmp_path: Path, assets_dir: Path) -> None:
 def test_cli_runs_and_reports_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "cli"
     assert ipr_main(["data", "synthmocap", "--out", str(out), "--frames", "0"]) == 2
-    assert "frames_train: expected an integer >= 1, got 0" in capsys.readouterr().err
+    assert "--frames: expected an integer >= 1, got 0" in capsys.readouterr().err  # the option the user typed
+    assert ipr_main(["data", "synthmocap", "--out", str(out), "--frames", "2", "--test-frames", "0"]) == 2
+    assert "--test-frames: expected an integer >= 1, got 0" in capsys.readouterr().err
     code = ipr_main(["data", "synthmocap", "--out", str(out), "--frames", "3", "--test-frames", "2", "--size", "64"])
     assert code == 0
     assert len(load_records(out / "train.npz")) == 3 and len(load_records(out / "test.npz")) == 2

@@ -84,3 +84,12 @@ def test_draw_returns_a_new_image() -> None:
     out = r.draw(img)
     assert out.shape == img.shape and out.dtype == np.uint8
     assert out.any() and not img.any()
+
+
+def test_every_numeric_field_of_the_json_states_its_unit() -> None:
+    from integral_pose.inference.results import UNITS
+
+    for key in ("boxes", "keypoints_2d", "keypoints_3d_rel", "keypoints_3d", "scores", "camera.K", "camera.fov_deg",
+                "image_size", "box_scores"):  # fmt: skip
+        assert UNITS.get(key), key
+    assert "width, height" in UNITS["image_size"] and "degrees" in UNITS["camera.fov_deg"]

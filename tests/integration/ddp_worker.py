@@ -41,8 +41,7 @@ def grad_check(config_path: str, overrides: list[str]) -> dict[str, float]:
     dist.all_gather(all_idx, indices)
     overlap = len(set(all_idx[0].tolist()) & set(all_idx[1].tolist())) if info.world_size == 2 else -1
     diff = max(float((g - gathered[0]).abs().max()) for g in gathered)
-    dist.barrier()
-    dist.destroy_process_group()
+    dist.barrier()  # the process group stays up; the trainer below reuses it and tears it down
     return {"max_grad_diff": diff, "grad_norm": float(flat.norm()), "world_size": info.world_size,
             "shard_overlap": overlap}  # fmt: skip
 
@@ -50,6 +49,9 @@ def grad_check(config_path: str, overrides: list[str]) -> dict[str, float]:
 def main() -> int:
     import os
 
+    import faulthandler
+
+    faulthandler.dump_traceback_later(180, exit=True)  # a hang becomes a traceback and a failure
     config_path, result_path, *overrides = sys.argv[1:]
     res = grad_check(config_path, overrides)
     from integral_pose.cli.main import main as ipr

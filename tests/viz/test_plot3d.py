@@ -37,3 +37,18 @@ def test_render_is_an_rgb_image_of_the_requested_size() -> None:
     img = render_poses_3d(pose, H36M_18.edges, H36M_18.joint_names, size_px=(320, 240))
     assert img.shape == (240, 320, 3) and img.dtype == np.uint8
     assert len(np.unique(img.reshape(-1, 3), axis=0)) > 10
+
+
+def test_legend_names_the_side_colours() -> None:
+    from integral_pose.viz.draw2d import LEFT_RGB, RIGHT_RGB
+
+    pose = np.random.default_rng(2).normal(0, 300, (18, 3)) + np.array([0, 0, 3000])
+    ax = plot_poses_3d(pose, H36M_18.edges, H36M_18.joint_names).axes[0]
+    leg = ax.get_legend()
+    assert leg is not None
+    labels = [t.get_text() for t in leg.get_texts()]
+    assert labels == ["person's left", "person's right", "centre"]
+    colours = [tuple(np.round(np.asarray(h.get_color()) * 255).astype(int)) for h in leg.legend_handles]
+    assert colours[0] == LEFT_RGB and colours[1] == RIGHT_RGB
+    assert len(ax.lines) == len(H36M_18.edges)  # the key adds no bones
+    assert plot_poses_3d(pose, H36M_18.edges, H36M_18.joint_names, legend=False).axes[0].get_legend() is None

@@ -57,6 +57,13 @@ def main(sizes: Sequence[int | None] = (None, 512), count: int = 20, seed: int =
     """Print the table; returns 0."""
     if count < 1:
         raise ValueError(f"count: expected >= 1, got {count}")
+    bad = [s for s in sizes if s is not None and s < 64]
+    if bad:
+        raise ValueError(f"sizes: expected image widths >= 64 px, got {list(sizes)}")
+    print(
+        f"SynthMocap render, {count} image(s) per row, one core (CPU time); baseline = random photo background + "
+        "JPEG encode only; ratio = ms/img / baseline ms/img of the same size (higher = slower)"
+    )
     print(f"{'size':>10} {'row':>9} {'ms/img':>9} {'img/s/core':>11} {'ratio':>7}")
     for size in sizes:
         res = measure(size, count, seed)

@@ -10,13 +10,13 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p = sub.add_parser("bench", help="run a benchmark and print a table with same-run ratios")
     bsub = p.add_subparsers(dest="bench", metavar="BENCH")
     for name, help_text, register in _BENCHES:
-        register(bsub.add_parser(name, help=help_text))
+        register(bsub.add_parser(name, help=help_text, description=help_text))
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
 
 
 def _register_op(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--repeats", type=int, default=5, help="timed repetitions per row (median is reported)")
-    p.add_argument("--device", default="auto", help="cpu, cuda or auto (both when CUDA is present)")
+    p.add_argument("--repeats", type=int, default=5, help="timed repetitions per row (median is reported; default 5)")
+    p.add_argument("--device", default="auto", help="cpu, cuda or auto (default: auto = both when CUDA is present)")
 
     def run(args: argparse.Namespace) -> int:
         from integral_pose.bench.op import main as bench_op
@@ -28,8 +28,8 @@ def _register_op(p: argparse.ArgumentParser) -> None:
 
 def _register_render(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sizes", type=int, nargs="+", default=[1000, 512], help="image widths in px (default 1000 512)")
-    p.add_argument("--count", type=int, default=20, help="images timed per row")
-    p.add_argument("--seed", type=int, default=0, help="sampling seed")
+    p.add_argument("--count", type=int, default=20, help="images timed per row (default 20)")
+    p.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
 
     def run(args: argparse.Namespace) -> int:
         from integral_pose.bench.render import main as bench_render
@@ -42,7 +42,7 @@ def _register_render(p: argparse.ArgumentParser) -> None:
 def _register_loader(p: argparse.ArgumentParser) -> None:
     p.add_argument("--images", type=int, default=40, help="JPEGs per row (default 40)")
     p.add_argument("--patch", type=int, nargs="+", default=[256, 128], help="patch sides in px (default 256 128)")
-    p.add_argument("--repeats", type=int, default=3, help="passes per row (best is reported)")
+    p.add_argument("--repeats", type=int, default=3, help="passes per row (best is reported; default 3)")
     p.add_argument("--size", type=int, default=1000, help="image side in px (default 1000)")
 
     def run(args: argparse.Namespace) -> int:
@@ -59,9 +59,9 @@ def _register_infer(p: argparse.ArgumentParser) -> None:
     p.add_argument("--patch", type=int, default=256, help="crop size in px of the random model (default 256)")
     p.add_argument("--depth-bins", type=int, default=64, help="depth bins of the random model (default 64)")
     p.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 8], help="batch sizes (default 1 8)")
-    p.add_argument("--repeats", type=int, default=5, help="timed repetitions per row (median is reported)")
+    p.add_argument("--repeats", type=int, default=5, help="timed repetitions per row (median is reported; default 5)")
     p.add_argument("--threads", type=int, default=0, help="intra-op threads for both backends (0: torch's default)")
-    p.add_argument("--device", default="cpu", help="cpu or cuda")
+    p.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
 
     def run(args: argparse.Namespace) -> int:
         from integral_pose.bench.infer import main as bench_infer

@@ -13,8 +13,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         ("show", "print the resolved config (defaults + file + overrides) as YAML"),
         ("check", "validate the config and the files it names; exit 0 when valid, 2 otherwise"),
     ):
-        q = csub.add_parser(action, help=help_text)
-        q.add_argument("file", help="YAML recipe, e.g. configs/h36m/r50_256_int_l1_mh11.yaml ('-' = defaults)")
+        q = csub.add_parser(action, help=help_text, description=help_text)
+        q.add_argument("file", help="YAML recipe, e.g. configs/h36m/r50_256_int64_l1_mh_e300.yaml ('-' = defaults)")
         q.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="dotted overrides, e.g. optim.lr=1e-4")
         if action == "check":
             q.add_argument(
@@ -64,12 +64,12 @@ def run(args: argparse.Namespace) -> int:
     if cfg.model.arch == "direct":
         output = f"{cfg.model.num_joints}×3 coordinates"
     elif cfg.model.output_3d:
-        output = f"heat map {w}×{h}×{cfg.model.depth_bins}"
+        output = f"heat map {w}×{h}×{cfg.model.depth_bins} bins (W×H×D)"
     else:
-        output = f"2D heat map {w}×{h}"
+        output = f"2D heat map {w}×{h} bins (W×H)"
     print(
         f"{args.file}: OK ({cfg.model.arch} {cfg.model.backbone}, patch {cfg.data.patch_width}×"
-        f"{cfg.data.patch_height}, {output}, {len(cfg.data.train)} training dataset(s), "
+        f"{cfg.data.patch_height} px (W×H), {output}, {len(cfg.data.train)} training dataset(s), "
         f"batch {cfg.train.batch_size}, {cfg.train.epochs} epochs)"
     )
     return 0

@@ -29,7 +29,8 @@ def _register_synthmocap(p: argparse.ArgumentParser) -> None:
     p.add_argument("--size", type=int, default=None,
                    help="image width in px (default: the cameras' own 1000×1000 / 1000×1002)")  # fmt: skip
     p.add_argument("--seed", type=int, default=0, help="base seed (default 0)")
-    p.add_argument("--workers", type=int, default=1, help="worker processes; the output does not depend on it")
+    p.add_argument("--workers", type=int, default=1,
+                   help="worker processes (default 1; the output does not depend on it)")  # fmt: skip
     p.add_argument("--preview", action="store_true", help="also write preview.png with the skeletons drawn")
 
     def run(args: argparse.Namespace) -> int:
@@ -47,12 +48,23 @@ def _register_synthmocap(p: argparse.ArgumentParser) -> None:
                 preview=args.preview,
             )
         except (ValueError, TypeError) as exc:
-            raise CliError(str(exc)) from None
+            raise CliError(_as_flags(str(exc), _SYNTH_FLAGS)) from None
         for key, path in paths.items():
             print(f"{key}: {path}")
         return 0
 
     p.set_defaults(func=run)
+
+
+#: generate_synthmocap's argument names → the ``ipr data synthmocap`` options a user typed
+_SYNTH_FLAGS = {"frames_train": "--frames", "frames_test": "--test-frames", "size": "--size", "workers": "--workers",
+                "out_dir": "--out", "seed": "--seed"}  # fmt: skip
+
+
+def _as_flags(message: str, flags: dict[str, str]) -> str:
+    """Rename a leading ``argument:`` of a library error to the CLI option it came from."""
+    head, sep, rest = message.partition(": ")
+    return f"{flags[head]}: {rest}" if sep and head in flags else message
 
 
 _COMMANDS: list[tuple[str, str, Callable[[argparse.ArgumentParser], None]]] = [

@@ -23,19 +23,23 @@ def _register_prepare(p: argparse.ArgumentParser) -> None:
                    help="h36m: train|test (protocol subjects); challenge: Train|Val|Test; mpii: train|valid|trainval; "
                         "coco: train2017|val2017")  # fmt: skip
     p.add_argument("--out", required=True, help="output records file (.npz)")
-    p.add_argument("--layout", choices=("original", "json"), default="original", help="h36m folder layout")
+    p.add_argument("--layout", choices=("original", "json"), default="original",
+                   help="h36m folder layout: the original system's images/+annot/ or the json annotations/ one "
+                        "(default original)")  # fmt: skip
     p.add_argument("--protocol", type=int, choices=(1, 2), default=2, help="h36m subject split (default 2)")
     p.add_argument("--subjects", nargs="+", default=None, help="h36m subjects (overrides --protocol), e.g. S9 S11")
     p.add_argument("--stride", type=int, default=None, help="h36m frame stride (default 5 train, 64 test)")
     p.add_argument("--frames-per-video", type=int, default=None, help="h36m: N random frames per video instead")
-    p.add_argument("--seed", type=int, default=0, help="seed of --frames-per-video")
+    p.add_argument("--seed", type=int, default=0, help="seed of --frames-per-video (default 0)")
     p.add_argument("--box", choices=("square", "tight", "annotation"), default="square",
-                   help="h36m box: the original's 2000 mm square, tight joints x1.25, or the json bbox")  # fmt: skip
-    p.add_argument("--rect-3d-mm", type=float, default=2000.0, help="h36m square box side in mm")
-    p.add_argument("--joint-set", default="h36m18", help="mpii/coco: h36m18 (mapped) or mpii16/coco17")
+                   help="h36m box: the original's 2000 mm square, tight joints x1.25, or the json bbox "
+                        "(default square)")  # fmt: skip
+    p.add_argument("--rect-3d-mm", type=float, default=2000.0, help="h36m square box side in mm (default 2000)")
+    p.add_argument("--joint-set", default="h36m18", help="mpii/coco: h36m18 (mapped) or mpii16/coco17 (default h36m18)")
     p.add_argument("--pred-2d", default=None, help="challenge: JSON of 2D joints per image for the similarity fit")
     p.add_argument("--detector-boxes", default=None, help="JSON of detector boxes per image path (replaces boxes)")
-    p.add_argument("--detector-factor", type=float, default=1.0, help="enlargement of detector boxes (1.1 original)")
+    p.add_argument("--detector-factor", type=float, default=1.0,
+                   help="detector box enlargement (default 1.0 = none; the original system used 1.1)")  # fmt: skip
     p.add_argument("--force", action="store_true", help="rebuild even when --out is up to date")
 
     def run(args: argparse.Namespace) -> int:
@@ -140,7 +144,7 @@ def _register_convert(p: argparse.ArgumentParser) -> None:
     p.add_argument("--src", required=True, help="raw release folder (S1/, S5/ … with Videos/ and MyPoseFeatures/)")
     p.add_argument("--dst", required=True, help="output folder in the original layout (images/, annot/)")
     p.add_argument("--stride", type=int, default=5, help="keep every N-th video frame (default 5)")
-    p.add_argument("--workers", type=int, default=1, help="parallel processes")
+    p.add_argument("--workers", type=int, default=1, help="parallel processes (default 1)")
     p.add_argument("--subjects", nargs="+", default=None, help="only these subjects, e.g. S1 S5")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 

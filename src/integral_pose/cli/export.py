@@ -23,8 +23,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--out", help="output file (default: the checkpoint name with .onnx / .pt2)")
     p.add_argument("--opset", type=int, default=18, help="ONNX opset (default 18)")
     p.add_argument("--dynamic-batch", action="store_true", help="dynamic batch dimension (else --batch-size)")
-    p.add_argument("--batch-size", type=int, default=1, help="static batch size without --dynamic-batch (1)")
-    p.add_argument("--device", default="cpu", help="device the model is traced on (cpu)")
+    p.add_argument("--batch-size", type=int, default=1, help="static batch size without --dynamic-batch (default 1)")
+    p.add_argument("--device", default="cpu", help="device the model is traced on (default cpu)")
     p.set_defaults(func=run)
 
 
@@ -37,6 +37,8 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "pt2" and args.opset != 18:
         raise CliError("--opset applies to --format onnx only")
     out = Path(args.out) if args.out else Path(args.checkpoint).with_suffix(f".{args.format}")
+    if out.suffix.lower() != f".{args.format}":
+        raise CliError(f"--out: expected a .{args.format} file name for --format {args.format}, got {str(out)!r}")
     try:
         report = export_checkpoint(
             args.checkpoint,

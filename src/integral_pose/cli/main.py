@@ -44,8 +44,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CliError as exc:
         print(f"ipr {args.verb}: error: {exc}", file=sys.stderr)
         return 2
-    except (ValueError, TypeError, FileNotFoundError, KeyError) as exc:
-        # Typed errors from the library carry a readable message naming the argument/file/key.
+    except (ValueError, TypeError, FileNotFoundError, KeyError, PermissionError, IsADirectoryError,
+            NotADirectoryError) as exc:  # fmt: skip
+        # Typed errors from the library carry a readable message naming the argument/file/key; the OS errors
+        # name the file (unreadable, a folder where a file is expected, or the other way round).
         print(f"ipr {args.verb}: error: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

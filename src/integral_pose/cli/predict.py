@@ -36,7 +36,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         help="output columns of an ONNX detector: xyxy_score, xywh_score, cxcywh_score, xyxy_score_class, "
         "xywh_score_class (default xyxy_score)",
     )
-    g.add_argument("--detector-threshold", type=float, default=0.5, help="minimum ONNX detector score (0.5)")
+    g.add_argument("--detector-threshold", type=float, default=0.5, help="minimum ONNX detector score (default 0.5)")
     g.add_argument("--detector-normalized", action="store_true", help="the ONNX detector outputs coordinates in [0, 1]")
     c = p.add_argument_group("camera").add_mutually_exclusive_group()
     c.add_argument("--intrinsics", help="JSON with the 3x3 camera matrix K in px ({'K': ...} or fx, fy, cx, cy)")
@@ -47,8 +47,14 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         help="horizontal field of view in degrees assumed without --intrinsics (default 55; flagged as a guess)",
     )
     m = p.add_argument_group("model")
-    m.add_argument("--backend", choices=("torch", "onnx"), default="torch", help="PyTorch eager or onnxruntime")
-    m.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
+    m.add_argument(
+        "--backend",
+        choices=("torch", "onnx"),
+        default=None,
+        help="PyTorch eager or onnxruntime (default: onnx for an .onnx --checkpoint, else torch; onnx with a .pt "
+        "checkpoint exports it in memory first)",
+    )
+    m.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default cpu)")
     m.add_argument("--flip-test", action="store_true", help="average with the mirrored crop (about 2x slower)")
     m.add_argument("--batch-frames", type=int, default=8, help="frames processed together (default 8)")
     o = p.add_argument_group("outputs")
@@ -56,9 +62,25 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     o.add_argument("--save-vis", metavar="DIR", help="one PNG per image/frame: 2D overlay and 3D view side by side")
     o.add_argument("--save-video", metavar="OUT.mp4", help="an mp4 of the side-by-side pictures")
     o.add_argument("--viewer", metavar="OUT.html", help="a self-contained HTML 3D viewer with a frame slider")
-    o.add_argument("--min-score", type=float, default=0.2, help="joints below this confidence are drawn hollow")
+    o.add_argument(
+        "--min-score", type=float, default=0.2, help="joints whose confidence (0 to 1) is below this are drawn hollow "
+        "(default 0.2)"
+    )
     o.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
+
+
+def _backend_for(checkpoint: str, backend: str | None) -> str:
+    """The backend to use: the explicit one, else ``onnx`` for an ``.onnx`` file and ``torch`` otherwise."""
+    suffix = Path(checkpoint).suffix.lower()
+    if suffix == ".pt2":
+        raise CliError(
+            f"--checkpoint: {checkpoint!r} is a torch.export archive (.pt2), which predict does not run; "
+            "pass the .pt checkpoint it came from, or an .onnx export"
+        )
+    if backend is not None:
+        return backend
+    return "onnx" if suffix == ".onnx" else "torch"
 
 
 def _box_provider(args: argparse.Namespace) -> Any:
@@ -99,6 +121,12 @@ class _Outputs:
         self._video_size: tuple[int, int] | None = None
         self.viewer_poses: list[Any] = []
         self.viewer_names: list[str] = []
+        for flag, folder in (("--save-json", self.json_dir), ("--save-vis", self.vis_dir)):
+            if folder is not None and folder.exists() and not folder.is_dir():
+                raise CliError(f"{flag}: expected a folder, got the existing file {str(folder)!r}")
+        for flag, file in (("--save-video", self.video_path), ("--viewer", self.viewer_path)):
+            if file is not None and file.is_dir():
+                raise CliError(f"{flag}: expected a file name, got the existing folder {str(file)!r}")
         if self.video_path is not None and self.video_path.suffix.lower() != ".mp4":
             raise CliError(f"--save-video: expected an .mp4 file name, got {str(self.video_path)!r}")
         if self.viewer_path is not None and self.viewer_path.suffix.lower() not in (".html", ".htm"):
@@ -190,6 +218,9 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(f"--batch-frames: expected >= 1, got {args.batch_frames}")
     if not (0.0 < args.fov < 180.0):
         raise CliError(f"--fov: expected degrees in (0, 180), got {args.fov}")
+    if not (0.0 <= args.min_score <= 1.0):
+        raise CliError(f"--min-score: expected a confidence in [0, 1], got {args.min_score}")
+    backend = _backend_for(args.checkpoint, args.backend)
     source = open_source(args.source)
     boxes = _box_provider(args)
     K = load_intrinsics_json(args.intrinsics) if args.intrinsics else None
@@ -198,7 +229,7 @@ def run(args: argparse.Namespace) -> int:
         detector = _detector(args)
     except ImportError as exc:
         raise CliError(str(exc)) from None
-    est = PoseEstimator.from_checkpoint(args.checkpoint, device=args.device, backend=args.backend, detector=detector)
+    est = PoseEstimator.from_checkpoint(args.checkpoint, device=args.device, backend=backend, detector=detector)
     outputs.set_skeleton(est.joint_names, est.edges)
     bar = tqdm(
         total=source.length,
@@ -245,8 +276,10 @@ def run(args: argparse.Namespace) -> int:
         f"{frames_done} frame(s), {people} person(s), {frames_done / secs:.2f} frames/s; boxes: {used}; "
         f"camera: {camera}; backend {est.backend} on {args.device}"
     )
-    for label, path in (("json", outputs.json_dir), ("pictures", outputs.vis_dir), ("video", outputs.video_path),
-                        ("viewer", outputs.viewer_path)):  # fmt: skip
-        if path is not None:
-            print(f"{label}: {path}")
+    written = [(label, path) for label, path in (("json", outputs.json_dir), ("pictures", outputs.vis_dir),
+               ("video", outputs.video_path), ("viewer", outputs.viewer_path)) if path is not None]  # fmt: skip
+    for label, path in written:
+        print(f"{label}: {path}")
+    if not written:
+        print("nothing saved: add --save-json DIR, --save-vis DIR, --save-video OUT.mp4 or --viewer OUT.html")
     return 0

@@ -174,17 +174,54 @@ def load_config(path: str | os.PathLike[str] | None, overrides: Iterable[str] = 
         FileNotFoundError: the file does not exist.
         ConfigError / ConfigTypeError: syntax error with line, unknown key with suggestion, wrong type, bad value.
     """
-    values = read_yaml(path) if path is not None else {}
-    values = apply_overrides(values, overrides)
+    overrides = list(overrides)
+    base = read_yaml(path) if path is not None else {}
+    values = apply_overrides(base, overrides)
     if path is not None and not values.get("name"):
         values["name"] = Path(path).stem
     try:
         return config_from_dict(values)
     except ConfigError as exc:
-        if path is not None and not exc.message.startswith(str(path)):
+        culprit = _override_setting(exc.path, overrides)
+        if culprit is not None:
+            exc.message = f"{exc.message} (from the override {culprit!r}{_example_hint(culprit, base)})"
+            exc.args = (exc._text(),)
+        elif path is not None and not exc.message.startswith(str(path)):
             exc.message = f"{exc.message} (in {path})"
             exc.args = (exc._text(),)
         raise
+
+
+def _override_setting(key_path: str, overrides: list[str]) -> str | None:
+    """The last override that set ``key_path`` or a key above it, or None when the error is from the file."""
+    if not key_path:
+        return None
+    for text in reversed(overrides):
+        key = _path_text(parse_override(text)[0])
+        if key_path == key or key_path.startswith((key + ".", key + "[")):
+            return text
+    return None
+
+
+def _example_hint(override: str, file_values: Mapping[str, Any]) -> str:
+    """``"; e.g. optim.lr=0.001"``: the key with the value it has without the override (file, else default)."""
+    parts = parse_override(override)[0]
+    for tree in (file_values, config_to_dict(Config())):
+        node: Any = tree
+        for part in parts:
+            if isinstance(node, Mapping) and part in node:
+                node = node[part]
+            elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+                node = node[int(part)]
+            else:
+                node = None
+                break
+        if node is not None and not isinstance(node, Mapping):
+            shown = "[" + ", ".join(str(v) for v in node) + "]" if isinstance(node, list | tuple) else str(node)
+            if isinstance(node, bool):
+                shown = str(node).lower()
+            return f"; e.g. {_path_text(parts).replace('[', '.').replace(']', '')}={shown}"
+    return ""
 
 
 def save_config(config: Config, path: str | os.PathLike[str]) -> Path:

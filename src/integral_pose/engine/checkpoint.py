@@ -30,7 +30,6 @@ from __future__ import annotations
 import collections
 import os
 import pickle
-import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -190,13 +189,20 @@ def _torch_load(path: Path, map_location: Any) -> Any:
             f"{path}: cannot be read safely: it contains Python objects other than tensors and plain values "
             f"({first[:200]}), or it is not a PyTorch file"
         ) from None
-    except (RuntimeError, EOFError, OSError, zipfile.BadZipFile, AttributeError, ImportError) as exc:
-        if isinstance(exc, FileNotFoundError):
-            raise
+    except (FileNotFoundError, PermissionError, IsADirectoryError):
+        raise
+    except Exception as exc:  # arbitrary bytes can make the unpickler raise anything (KeyError, IndexError, …)
         raise ValueError(
-            f"{path}: not a readable checkpoint (corrupt, truncated or not a PyTorch file): "
-            f"{type(exc).__name__}: {str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ''}"
+            f"{path}: not a readable checkpoint (corrupt, truncated or not a PyTorch file): {_first_sentence(exc)}"
         ) from None
+
+
+def _first_sentence(exc: BaseException) -> str:
+    """``Type: first sentence of the message`` (PyTorch's loader messages run on for several sentences)."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    cut = text.find(". ")
+    text = text[: cut + 1] if cut > 0 else text
+    return f"{type(exc).__name__}: {text[:200]}" if text else type(exc).__name__
 
 
 def load_checkpoint(path: str | os.PathLike[str], map_location: Any = "cpu") -> dict[str, Any]:

@@ -24,6 +24,7 @@ __all__ = [
     "DistInfo",
     "all_reduce_mean",
     "barrier",
+    "broadcast_object",
     "check_global_batch",
     "env_world",
     "init_distributed",
@@ -131,15 +132,33 @@ def barrier(info: DistInfo) -> None:
         dist.barrier()
 
 
-def teardown(info: DistInfo) -> None:
-    """Barrier then destroy the process group, so the interpreter exits without an abort."""
+def teardown(info: DistInfo, failed: bool = False) -> None:
+    """End the run: barrier then destroy the process group, so the interpreter exits without an abort.
+
+    Args:
+        info: this process's :class:`DistInfo`.
+        failed: this rank is leaving because of an error; skip the barrier (the other ranks may never reach
+            it) and only destroy the group.
+    """
     import torch.distributed as dist
 
     if info.distributed and dist.is_initialized():
         try:
-            dist.barrier()
+            if not failed:
+                dist.barrier()
         finally:
             dist.destroy_process_group()
+
+
+def broadcast_object(value: Any, info: DistInfo) -> Any:
+    """Rank 0's ``value`` on every rank (returned unchanged in a world of one)."""
+    import torch.distributed as dist
+
+    if not info.distributed:
+        return value
+    box = [value if info.is_main else None]
+    dist.broadcast_object_list(box, src=0)
+    return box[0]
 
 
 def all_reduce_mean(value: Any, info: DistInfo) -> Any:

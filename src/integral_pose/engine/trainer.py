@@ -378,12 +378,13 @@ def train(
     from integral_pose.config.io import config_to_dict, save_config
     from integral_pose.data.sampling import MixedSampler
     from integral_pose.engine.checkpoint import load_checkpoint, save_checkpoint
-    from integral_pose.engine.distributed import check_global_batch, init_distributed, teardown
+    from integral_pose.engine.distributed import broadcast_object, check_global_batch, init_distributed, teardown
     from integral_pose.engine.seeding import capture_rng_state, restore_rng_state, seed_everything
 
     t_start = time.perf_counter()
     dev_pref = cfg.train.device
     info: DistInfo = init_distributed("cuda" if dev_pref.startswith("cuda") else dev_pref)
+    failed = True
     try:
         device = dev_pref if dev_pref.startswith("cuda:") and not info.distributed else info.device
         if cfg.train.amp == "fp16" and not device.startswith("cuda"):
@@ -393,18 +394,22 @@ def train(
         dry = fast_dev_run > 0
         write = info.is_main and not dry
 
-        # ---------------------------------------------------------------- resume decision
-        ckpt: dict[str, Any] | None = None
-        if resume not in (None, "auto"):
-            ckpt = load_checkpoint(resume)
-        elif resume == "auto":
-            found = find_resume_checkpoint(paths.root)
-            ckpt = load_checkpoint(found) if found is not None else None
-        elif write and paths.last.exists():
-            raise FileExistsError(
-                f"train.out_dir: {paths.root} already holds checkpoints; pass --resume auto to continue that run "
-                "or choose another train.out_dir"
-            )
+        # ---------------------------------------------------------------- resume decision (rank 0 decides)
+        decision: tuple[str, str] = ("fresh", "")
+        if info.is_main:
+            if resume not in (None, "auto"):
+                decision = ("resume", str(resume))
+            elif resume == "auto":
+                found = find_resume_checkpoint(paths.root)
+                decision = ("resume", str(found)) if found is not None else ("fresh", "")
+            elif not dry and paths.last.exists():
+                decision = ("error", f"train.out_dir: {paths.root} already holds checkpoints; pass --resume auto to "
+                            "continue that run or choose another train.out_dir")  # fmt: skip
+        decision = broadcast_object(decision, info)
+        if decision[0] == "error":
+            raise FileExistsError(decision[1])
+        ckpt: dict[str, Any] | None = load_checkpoint(decision[1]) if decision[0] == "resume" else None
+        resume = decision[1] if decision[0] == "resume" else None
 
         seed_everything(cfg.train.seed)
 
@@ -633,13 +638,14 @@ def train(
                 barrier(info)
         writer.log("end", state.step, epochs=state.epoch, skipped_steps=state.skipped, bad_images=state.bad)
         writer.close()
+        failed = False
         return TrainResult(
             run_dir=paths.root, epochs=state.epoch, steps=state.step, last_loss=last_loss,
             best_val_mpjpe=state.best if math.isfinite(state.best) else math.nan, images_per_s=img_s,
             wall_s=time.perf_counter() - t_start, skipped_steps=state.skipped, bad_images=state.bad, history=history,
         )  # fmt: skip
     finally:
-        teardown(info)
+        teardown(info, failed=failed)
 
 
 def _np(x: Any) -> np.ndarray:

@@ -128,7 +128,7 @@ def select(protocol: Protocol, subject: np.ndarray, frame: np.ndarray, frame_str
         raise ValueError(f"select: frame_stride must be >= 1, got {stride}")
     keep = np.ones(subject.shape[0], dtype=bool)
     if protocol.subjects:
-        keep &= np.isin(subject.astype(str), np.asarray(protocol.subjects))
+        keep &= np.isin(subject.astype(np.dtypes.StringDType()), np.asarray(protocol.subjects))
     if stride > 1:
         keep &= frame.astype(np.int64) % stride == 0
     return np.flatnonzero(keep).astype(np.int64)

@@ -21,10 +21,10 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -190,12 +190,19 @@ def load_pose_model(path: str | os.PathLike[str], device: str = "cpu") -> tuple[
 
     Raises:
         FileNotFoundError: no such file.
-        ValueError: not an integral-pose checkpoint, corrupt, or not an integral 3D model.
+        ValueError: not an integral-pose checkpoint, corrupt, or not an integral 3D model; an unknown device or
+            CUDA requested where it is not available.
     """
+    import torch
+
     from integral_pose import __version__
     from integral_pose.engine.checkpoint import model_from_checkpoint
     from integral_pose.skeletons import SKELETONS
 
+    if not isinstance(device, str) or not (device == "cpu" or device == "cuda" or device.startswith("cuda:")):
+        raise ValueError(f"device: expected 'cpu', 'cuda' or 'cuda:N', got {device!r}")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"device: {device!r} requested but CUDA is not available here; use 'cpu'")
     model, ckpt = model_from_checkpoint(path, map_location=device)
     arch, output_3d = getattr(model, "arch", None), getattr(model, "output_3d", None)
     if arch != "integral" or not output_3d:
@@ -240,11 +247,10 @@ def load_pose_model(path: str | os.PathLike[str], device: str = "cpu") -> tuple[
 def build_pose_graph(model: nn.Module, contract: ModelContract) -> nn.Module:
     """The exported computation as a module: crops (B, 3, H, W) → (coords (B, J, 3), scores (B, J)).
 
-    Its numbers equal :func:`integral_pose.geometry.integral.soft_argmax_3d` (``normalized=True``) and
-    :func:`~integral_pose.geometry.integral.joint_confidence_3d` on the model's logits; it avoids their value checks
-    (which read tensor values on the host) so that ``torch.export`` can trace it.
+    It calls :func:`integral_pose.geometry.integral.soft_argmax_3d` and
+    :func:`~integral_pose.geometry.integral.joint_confidence_3d` on the model's logits; under ``torch.export`` those
+    take their traceable formulation (same numbers, no host-side value checks).
     """
-    import torch
     from torch import nn
 
     from integral_pose.geometry import integral
@@ -261,12 +267,10 @@ def build_pose_graph(model: nn.Module, contract: ModelContract) -> nn.Module:
 
         def forward(self, crops: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
             volume = logits_to_volume(self.model(crops), self.num_joints, self.depth_bins)  # (B, J, D, H, W)
-            b, j, d, h, w = volume.shape
-            coords = integral._reference_impl(volume, self.beta, False, False)  # (B, J, 3) bins, x y z
-            p = torch.softmax(volume.reshape(b * j, d * h * w).float() * self.beta, dim=1).view(b * j, d, h, w)
-            scores = integral._box_mass(p, coords.reshape(b * j, 3).float(), self.radius).clamp(0.0, 1.0)
-            size = torch.tensor([float(w), float(h), float(d)], device=coords.device, dtype=coords.dtype)
-            return (coords / size - 0.5).float(), scores.reshape(b, j).float()
+            _, _, d, h, w = volume.shape
+            coords = integral.soft_argmax_3d(volume, beta=self.beta)  # (B, J, 3) bins, x y z
+            scores = integral.joint_confidence_3d(volume, beta=self.beta, radius=self.radius, coords=coords)
+            return integral.normalize_coords(coords, (w, h, d)).float(), scores.float()
 
     return PoseGraph().eval()
 
@@ -289,10 +293,11 @@ def _atomic_replace(tmp: Path, final: Path) -> None:
 
 
 def _tmp_next_to(path: Path, suffix: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+    from integral_pose.fileio import temp_file_next_to
+
+    fd, tmp = temp_file_next_to(path, suffix)
     os.close(fd)
-    return Path(tmp)
+    return tmp
 
 
 def _parity_inputs(contract: ModelContract, batch_sizes: Sequence[int], seed: int) -> list[np.ndarray]:
@@ -314,10 +319,28 @@ def _max_diff(a: tuple[np.ndarray, np.ndarray], b: Sequence[np.ndarray]) -> floa
     return max(float(np.abs(np.asarray(x, np.float64) - np.asarray(y, np.float64)).max()) for x, y in zip(a, b))
 
 
+@contextlib.contextmanager
+def _quiet_exporter() -> Iterator[None]:
+    """Silence PyTorch's exporter chatter that says nothing about the user's model: the notice that optional
+    torchvision operators are not registered (this project has no torchvision) and an internal deprecation warning
+    of PyTorch's own pytree code. Real warnings and errors still show."""
+    import logging
+    import warnings
+
+    logger = logging.getLogger("torch.onnx._internal.exporter._registration")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*", category=FutureWarning)
+            yield
+    finally:
+        logger.setLevel(level)
+
+
 def onnx_bytes(graph: nn.Module, contract: ModelContract, opset: int = 18, dynamic_batch: bool = True,
                batch_size: int = 1) -> bytes:  # fmt: skip
     """Export ``graph`` (from :func:`build_pose_graph`) to a serialised ONNX model with the contract as metadata."""
-    import contextlib
     import io
 
     import torch
@@ -330,7 +353,7 @@ def onnx_bytes(graph: nn.Module, contract: ModelContract, opset: int = 18, dynam
     example = torch.zeros(2 if dynamic_batch else batch_size, 3, contract.patch_height, contract.patch_width,
                           device=dev)  # fmt: skip
     dyn = ({0: torch.export.Dim("batch", min=1, max=4096)},) if dynamic_batch else None
-    with contextlib.redirect_stdout(io.StringIO()):
+    with contextlib.redirect_stdout(io.StringIO()), _quiet_exporter():
         program = torch.onnx.export(
             graph.cpu() if dev.type != "cpu" else graph,
             (example.cpu(),),
@@ -464,7 +487,8 @@ def export_pt2(
     example = torch.zeros(2 if dynamic_batch else batch_size, 3, contract.patch_height, contract.patch_width,
                           device=dev)  # fmt: skip
     dyn = ({0: torch.export.Dim("batch", min=1, max=4096)},) if dynamic_batch else None
-    program = torch.export.export(graph, (example,), dynamic_shapes=dyn)
+    with _quiet_exporter():
+        program = torch.export.export(graph, (example,), dynamic_shapes=dyn)
     tmp = _tmp_next_to(out, ".tmp.pt2")  # torch.export wants the .pt2 suffix
     try:
         torch.export.save(program, str(tmp), extra_files={"integral_pose_contract.json": contract.to_json()})

@@ -29,6 +29,11 @@ the oracle and the ``ipr bench op`` baseline) peaks at about three volumes.
 share gives ``x̂ = (C·x − N·m) / (C − N)``. It is applied only where ``N / C ≤ 0.99`` (the peak holds ≥ 1 % of
 the mass); elsewhere the plain expectation is returned. Use it with heat-maps whose background is ≈ 0.
 
+Export: under ``torch.export`` (and so ``torch.onnx.export(dynamo=True)``), :func:`soft_argmax_3d`,
+:func:`soft_argmax_2d` and :func:`joint_confidence_3d` switch to the plain-autograd formulation and skip the value
+checks that read tensor values on the host (which cannot be traced); the numbers are the same. Shape checks stay.
+An exported graph can therefore call these public functions directly (see :func:`is_tracing_for_export`).
+
 Example:
     >>> import torch
     >>> logits = torch.full((1, 1, 4, 5, 6), -1e4)
@@ -50,6 +55,7 @@ from torch import nn
 __all__ = [
     "DEBIAS_MAX_BACKGROUND",
     "SoftArgmax3d",
+    "is_tracing_for_export",
     "joint_confidence_2d",
     "joint_confidence_3d",
     "logits_to_volume",
@@ -93,6 +99,19 @@ def _check_beta(beta: float) -> float:
     if not (math.isfinite(beta) and beta > 0):
         raise ValueError(f"beta: expected a finite value > 0, got {beta}")
     return float(beta)
+
+
+def is_tracing_for_export() -> bool:
+    """True while ``torch.export`` (or the dynamo-based ONNX exporter, or the TorchScript ONNX exporter) traces.
+
+    The integral functions then use their export-safe formulation: same numbers, no host-side value checks.
+    """
+    compiler = getattr(torch, "compiler", None)
+    exporting = getattr(compiler, "is_exporting", None)
+    if exporting is not None and exporting():
+        return True
+    onnx_check = getattr(getattr(torch, "onnx", None), "is_in_onnx_export", None)
+    return bool(onnx_check()) if onnx_check is not None else False
 
 
 def _compute_dtype(dtype: torch.dtype) -> torch.dtype:
@@ -253,6 +272,8 @@ def soft_argmax_3d(
     """
     _check_logits(logits, 5)
     beta = _check_beta(beta)
+    if is_tracing_for_export():  # traceable formulation, same numbers, no host-side value check
+        return _reference_impl(logits, beta, debias, normalized)
     b, j, d, h, w = logits.shape
     coords, lse = _SoftArgmax3dFn.apply(logits.reshape(b * j, d, h, w), beta)
     if debias:
@@ -326,6 +347,9 @@ def soft_argmax_2d(
     """
     _check_logits(logits, 4)
     beta = _check_beta(beta)
+    if is_tracing_for_export():  # traceable formulation, same numbers, no host-side value check
+        # one depth bin: z is identically 0 and drops out of the normalisation and the debias correction
+        return _reference_impl(logits[:, :, None], beta, debias, normalized)[..., :2]
     b, j, h, w = logits.shape
     # a 2D map is a 3D volume with one depth bin; the depth coordinate is then identically 0
     coords, lse = _SoftArgmax3dFn.apply(logits.reshape(b * j, 1, h, w), beta)
@@ -351,7 +375,9 @@ def _box_mass(p: torch.Tensor, coords: torch.Tensor, radius: int) -> torch.Tenso
 
 
 @torch.no_grad()
-def joint_confidence_3d(logits: torch.Tensor, beta: float = 1.0, radius: int = 2) -> torch.Tensor:
+def joint_confidence_3d(
+    logits: torch.Tensor, beta: float = 1.0, radius: int = 2, coords: torch.Tensor | None = None
+) -> torch.Tensor:
     """Per-joint confidence from the softmax distribution of 3D logits, in [0, 1].
 
     It is the probability mass that ``softmax(beta · logits)`` puts inside the ``(2·radius + 1)³`` box of bins
@@ -362,6 +388,8 @@ def joint_confidence_3d(logits: torch.Tensor, beta: float = 1.0, radius: int = 2
         logits: (B, J, D, H, W).
         beta: softmax inverse temperature, as used for the coordinates.
         radius: half-width of the box in bins (≥ 0).
+        coords: optional (B, J, 3) soft-argmax of the same logits in bin units (x, y, z), as returned by
+            :func:`soft_argmax_3d` with the same ``beta``; passing it avoids computing it twice.
 
     Returns:
         (B, J) float32 (float64 for float64 input), no gradient.
@@ -371,8 +399,12 @@ def joint_confidence_3d(logits: torch.Tensor, beta: float = 1.0, radius: int = 2
     if not isinstance(radius, int) or isinstance(radius, bool) or radius < 0:
         raise ValueError(f"radius: expected an int ≥ 0, got {radius!r}")
     b, j, d, h, w = logits.shape
-    coords = soft_argmax_3d(logits, beta=beta)
-    cdtype = coords.dtype
+    if coords is None:
+        coords = soft_argmax_3d(logits, beta=beta)
+    elif tuple(coords.shape) != (b, j, 3):
+        raise ValueError(f"coords: expected shape {(b, j, 3)} (B, J, 3) bins, got {tuple(coords.shape)}")
+    cdtype = _compute_dtype(logits.dtype)
+    coords = coords.to(cdtype)
     with _NoAutocast(logits.device.type):
         p = torch.softmax(logits.reshape(b * j, -1).to(cdtype) * beta, dim=1).view(b * j, d, h, w)
         mass = _box_mass(p, coords.reshape(b * j, 3), radius)

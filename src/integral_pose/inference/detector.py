@@ -414,6 +414,8 @@ class UserBoxes:
         file's ``"format"`` when both are given; one of them is required.
         """
         p = Path(path)
+        if p.is_dir():
+            raise IsADirectoryError(f"boxes: expected a file, got the folder {str(p)!r}")
         if not p.is_file():
             raise FileNotFoundError(f"boxes: file not found: {str(p)!r}")
         try:
@@ -438,6 +440,7 @@ class UserBoxes:
         if path is not None:
             keys += [path.name, path.stem]
         keys.append(str(index))
+        keys = list(dict.fromkeys(keys))  # each candidate once, in order
         for k in keys:
             if k in self._per_frame:
                 return self._per_frame[k]

@@ -202,6 +202,8 @@ class PoseEstimator:
             raise ValueError(f"backend: expected one of {BACKENDS}, got {backend!r}")
         device = _check_device(device)
         p = Path(path)
+        if p.is_dir():
+            raise IsADirectoryError(f"checkpoint: expected a file, got the folder {str(p)!r}")
         if not p.is_file():
             raise FileNotFoundError(f"checkpoint: file not found: {str(p)!r}")
         is_onnx = p.suffix.lower() == ".onnx"
@@ -454,6 +456,8 @@ def load_intrinsics_json(path: str | os.PathLike[str]) -> np.ndarray:
     import json
 
     p = Path(path)
+    if p.is_dir():
+        raise IsADirectoryError(f"intrinsics: expected a file, got the folder {str(p)!r}")
     if not p.is_file():
         raise FileNotFoundError(f"intrinsics: file not found: {str(p)!r}")
     try:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +33,9 @@ UNITS: dict[str, str] = {
     "keypoints_3d": "mm, camera frame (x right, y down, z forward)",
     "scores": "per-joint confidence in [0, 1] from the soft-max heat-map distribution",
     "camera.K": "px",
+    "camera.fov_deg": "degrees, horizontal field of view assumed when no intrinsics were given",
+    "image_size": "px, (width, height)",
+    "box_scores": "detector score per box (1.0 for boxes given by the user or the full image)",
 }
 
 ROOT_FROM = ("intrinsics", "fov_guess")
@@ -41,20 +43,9 @@ ROOT_FROM = ("intrinsics", "fov_guess")
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
     """Write ``data`` to ``path`` atomically (temporary file in the same folder, fsync, ``os.replace``)."""
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, p)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return p
+    from integral_pose.fileio import atomic_write_bytes as _write
+
+    return _write(path, data)
 
 
 def _json_array(a: np.ndarray, decimals: int) -> Any:

@@ -63,6 +63,7 @@ def plot_poses_3d(
     elev: float = 12.0,
     azim: float = -75.0,
     size_px: tuple[int, int] = (480, 480),
+    legend: bool = True,
 ) -> Any:
     """Draw (N, J, 3) or (J, 3) camera-frame poses (mm) as 3D skeletons.
 
@@ -74,6 +75,7 @@ def plot_poses_3d(
         title: axes title.
         elev, azim: view angles in degrees.
         size_px: figure size in pixels at 100 dpi when a new figure is made.
+        legend: add a key of the side colours (the person's left / right, centre) present in the skeleton.
 
     Returns:
         The matplotlib ``Figure``.
@@ -120,7 +122,23 @@ def plot_poses_3d(
     ax.view_init(elev=elev, azim=azim)
     if title:
         ax.set_title(title)
+    if legend:
+        _side_legend(ax, sides)
     return fig
+
+
+_SIDE_LABEL = {"left": "person's left", "right": "person's right", "center": "centre"}
+
+
+def _side_legend(ax: Any, sides: Sequence[str]) -> None:
+    """A small key of the side colours present in ``sides`` (left, right, centre order)."""
+    from matplotlib.lines import Line2D
+
+    present = [s for s in ("left", "right", "center") if s in set(sides)]
+    handles = [Line2D([], [], color=np.asarray(_SIDE_RGB[s]) / 255.0, linewidth=2.0, label=_SIDE_LABEL[s])
+               for s in present]  # fmt: skip
+    if handles:
+        ax.legend(handles=handles, loc="upper left", fontsize=7, frameon=False)
 
 
 def render_poses_3d(

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,7 +38,7 @@ from typing import Any
 import numpy as np
 
 from integral_pose.data.records import PoseRecords, RecordsHeader, load_records, save_records
-from integral_pose.fileio import atomic_write_json
+from integral_pose.fileio import atomic_write_bytes, atomic_write_json
 from integral_pose.skeletons import H36M_18
 
 __all__ = [
@@ -413,12 +412,7 @@ def make_preview(out_dir: str | os.PathLike[str], count: int = 16, tile: int = 2
     ok, buf = cv2.imencode(".png", mosaic)
     if not ok:
         raise OSError(f"preview: PNG encoding failed for {path}")
-    fd, tmp = tempfile.mkstemp(prefix="preview.", suffix=".tmp", dir=out)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(buf.tobytes())
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    atomic_write_bytes(path, buf.tobytes())
     return path
 
 
