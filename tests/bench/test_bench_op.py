@@ -40,3 +40,21 @@ def test_measure_reports_memory_of_both_ops():
 def test_bench_op_bad_arguments(kwargs, match):
     with pytest.raises(CliError, match=match):
         main(**kwargs)
+
+
+def test_bench_op_uses_only_public_names_of_the_integral_module():
+    import ast
+    import inspect
+
+    import integral_pose.bench.op as op_module
+    from integral_pose.geometry import integral
+
+    tree = ast.parse(inspect.getsource(op_module))
+    imported = [
+        a.name
+        for n in ast.walk(tree)
+        if isinstance(n, ast.ImportFrom) and n.module == integral.__name__
+        for a in n.names
+    ]
+    assert "soft_argmax_3d_reference" in imported and "soft_argmax_3d" in imported
+    assert all(name in integral.__all__ for name in imported), imported

@@ -11,7 +11,14 @@ import pytest
 
 from integral_pose.cli.main import main as ipr_main
 from integral_pose.data.records import load_records
-from integral_pose.data.sources.synthmocap import TEST_CAMERA_IDS, TEST_CLIPS, generate_synthmocap
+from integral_pose.data.sources.synthmocap import (
+    KEY_HEIGHT,
+    SIDE_COLOURS_BGR,
+    TEST_CAMERA_IDS,
+    TEST_CLIPS,
+    clip_sources,
+    generate_synthmocap,
+)
 from integral_pose.geometry.camera import Camera
 
 SMALL = {"frames_train": 8, "frames_test": 4, "size": 96, "seed": 3, "progress": False}
@@ -59,7 +66,46 @@ def test_test_split_holds_out_motions_and_cameras(dataset: Path) -> None:
     assert {c.split(":")[1] for c in test.camera_id} <= set(TEST_CAMERA_IDS)
     assert not {c.split(":")[1] for c in train.camera_id} & set(TEST_CAMERA_IDS)
     assert set(train.subject) | set(test.subject) <= {"cmu", "deepmimic"}
-    assert sum(1 for c in TEST_CLIPS if not c.startswith("131")) >= 2 and any(c.startswith("131") for c in TEST_CLIPS)
+    assert sum(1 for c in TEST_CLIPS if not c.startswith("cmu_")) >= 2 and any(c.startswith("cmu_") for c in TEST_CLIPS)
+
+
+def test_actions_are_readable_and_keep_the_clip_id(dataset: Path, assets_dir: Path) -> None:
+    import json
+
+    clips = clip_sources()
+    assert {k: v["clip_id"] for k, v in clips.items() if v["source"] == "cmu"} == {
+        "cmu_walk_1": "131_01",
+        "cmu_walk_2": "131_02",
+        "cmu_hop": "131_03",
+    }
+    assert clips["cartwheel"] == {
+        "source": "deepmimic",
+        "clip_id": "cartwheel",
+        "file": "deepmimic/humanoid3d_cartwheel.txt",
+    }
+    assert all((assets_dir / v["file"]).is_file() for v in clips.values()) and len(clips) == 18
+    manifest = json.loads((dataset / "synthmocap.json").read_text())
+    assert manifest["params"]["clips"] == clips
+    for split in ("train", "test"):
+        rec = load_records(dataset / f"{split}.npz")
+        assert rec.header.meta["clips"] == clips
+        for action, subject, sub in zip(rec.action, rec.subject, rec.subaction):
+            assert not str(action).startswith("131") and clips[str(action)]["source"] == subject
+            # subaction = CMU trial number (131_0N -> N), 0 for DeepMimic
+            expected = int(clips[str(action)]["clip_id"][-2:]) if subject == "cmu" else 0
+            assert int(sub) == expected
+
+
+def test_preview_has_a_colour_key(dataset: Path) -> None:
+    import cv2
+
+    img = cv2.imread(str(dataset / "preview.png"))
+    assert img is not None and (img.shape[0] - KEY_HEIGHT) % 256 == 0 and img.shape[1] == 4 * 256
+    key = img[-KEY_HEIGHT:].reshape(-1, 3).astype(int)
+    for name, colour in SIDE_COLOURS_BGR.items():
+        close = np.abs(key - np.asarray(colour)).max(axis=1) <= 10
+        assert close.sum() >= 20, name  # a short bone of each colour is drawn in the key
+    assert (img[-KEY_HEIGHT:] > 200).all(axis=2).sum() > 50  # white label text
 
 
 def test_same_arguments_are_a_no_op(dataset: Path) -> None:

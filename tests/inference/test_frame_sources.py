@@ -112,3 +112,58 @@ def test_webcam_spec_errors() -> None:
         len(src)
     with pytest.raises(ValueError, match="webcam 63"):
         next(iter(src))
+
+
+def test_folder_skips_unreadable_files_when_asked(tmp_path: Path) -> None:
+    _write_png(tmp_path / "a.png", _solid(1, 0, 0))
+    (tmp_path / "b.jpg").write_bytes(b"\xff\xd8 truncated jpeg")
+    (tmp_path / "c.png").write_bytes(b"")
+    _write_png(tmp_path / "d.png", _solid(4, 0, 0))
+    src = open_source(tmp_path, skip_unreadable=True)
+    frames = list(src)
+    assert [(f.name, f.index, int(f.image[0, 0, 0])) for f in frames] == [("a", 0, 1), ("d", 3, 4)]
+    assert [Path(what).name for what, _ in src.skipped] == ["b.jpg", "c.png"]
+    assert all("cannot decode" in why for _, why in src.skipped)
+    assert [f.name for f in src] == ["a", "d"] and len(src.skipped) == 2  # a second pass starts a fresh list
+    strict = open_source(tmp_path)
+    it = iter(strict)
+    assert next(it).name == "a"
+    with pytest.raises(ValueError, match=r"b\.jpg"):
+        next(it)
+
+
+def test_single_unreadable_image_still_raises_when_skipping(tmp_path: Path) -> None:
+    bad = tmp_path / "broken.png"
+    bad.write_bytes(b"not a png")
+    with pytest.raises(ValueError, match=r"broken\.png"):
+        list(open_source(bad, skip_unreadable=True))
+    with pytest.raises(TypeError, match="skip_unreadable"):
+        open_source(bad, skip_unreadable="yes")  # type: ignore[arg-type]
+
+
+def _mjpeg_with_broken_frame(path: Path, frames: int, broken: int) -> None:
+    """An MJPEG AVI whose frame ``broken`` has all its JPEG bytes zeroed (the other frames decode)."""
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (32, 24))
+    assert writer.isOpened()
+    for i in range(frames):
+        writer.write(np.full((24, 32, 3), 40 * i, np.uint8))
+    writer.release()
+    data = bytearray(path.read_bytes())
+    starts = [i for i in range(len(data) - 2) if data[i : i + 3] == b"\xff\xd8\xff"]
+    assert len(starts) == frames and broken < frames - 1
+    end = data.index(b"\xff\xd9", starts[broken]) + 2  # the frame's end-of-image marker
+    data[starts[broken] : end] = bytes(end - starts[broken])
+    path.write_bytes(bytes(data))
+
+
+def test_video_goes_on_after_a_broken_frame(tmp_path: Path) -> None:
+    path = tmp_path / "clip.avi"
+    _mjpeg_with_broken_frame(path, 5, 2)
+    src = open_source(path, skip_unreadable=True)
+    frames = list(src)
+    assert [f.index for f in frames] == [0, 1, 3, 4]
+    assert [f.name for f in frames][2] == "clip_000003"
+    np.testing.assert_allclose([f.image.mean() for f in frames], [0, 40, 120, 160], atol=3)
+    assert src.skipped == [(f"{path} frame 2", "cannot decode")]
+    with pytest.raises(ValueError, match="frame 2 cannot be decoded"):
+        list(open_source(path))

@@ -173,3 +173,10 @@ def test_onnx_detector_errors(tmp_path: Path) -> None:
         OnnxDetector(path, layout="xyxy_score_class")(np.zeros((64, 64, 3), np.uint8))
     with pytest.raises(ValueError, match="detector"):
         make_detector("yolo")
+
+
+def test_empty_box_list_means_nobody() -> None:
+    assert validate_boxes([], (100, 100)).shape == (0, 4)
+    assert validate_boxes(np.zeros((0, 4)), None, "xyxy").shape == (0, 4)
+    with pytest.raises(ValueError, match=r"\(N, 4\)"):
+        validate_boxes([[]])

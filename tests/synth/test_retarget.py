@@ -9,6 +9,8 @@ from integral_pose.skeletons import H36M_18
 from integral_pose.synth.retarget import (
     BODY_POINTS,
     BONE_GROUPS,
+    CMU_ACTIONS,
+    CMU_CLIPS,
     BodyParams,
     load_clip_library,
     pose_world_mm,
@@ -30,6 +32,19 @@ def test_library_has_all_clips(library) -> None:  # type: ignore[no-untyped-def]
     assert BODY_POINTS[:18] == H36M_18.joint_names
 
 
+def test_cmu_clips_have_readable_names_and_keep_their_ids(library) -> None:  # type: ignore[no-untyped-def]
+    cmu = {name: (c.clip_id, c.file, c.trial) for name, c in library.items() if c.source == "cmu"}
+    assert cmu == {
+        "cmu_walk_1": ("131_01", "cmu_mocap/131_01.bvh", 1),
+        "cmu_walk_2": ("131_02", "cmu_mocap/131_02.bvh", 2),
+        "cmu_hop": ("131_03", "cmu_mocap/131_03.bvh", 3),
+    }
+    assert {CMU_ACTIONS[c] for c in CMU_CLIPS} == set(cmu)
+    walk = library["walk"]
+    assert (walk.name, walk.clip_id, walk.file, walk.trial) == ("walk", "walk", "deepmimic/humanoid3d_walk.txt", 0)
+    assert all(name == c.name for name, c in library.items())
+
+
 def test_yup_to_zup_is_a_rotation() -> None:
     m = yup_to_zup(np.eye(3))  # rows: images of the unit vectors
     np.testing.assert_allclose(m @ m.T, np.eye(3), atol=1e-12)
@@ -38,7 +53,7 @@ def test_yup_to_zup_is_a_rotation() -> None:
 
 
 def test_cmu_stature_and_floor(library) -> None:  # type: ignore[no-untyped-def]
-    pts = pose_world_mm(library["131_01"].rig, np.arange(0, 994, 7))
+    pts = pose_world_mm(library["cmu_walk_1"].rig, np.arange(0, 994, 7))
     feet = pts[:, [J["l_ankle"], J["r_ankle"], J["l_toe"], J["r_toe"]], 2].min(axis=1)
     stature = pts[0, J["head"], 2] - feet[0]
     assert 1450.0 < stature < 1800.0, stature  # CMU subject 131 after the 0.056444 m unit factor
@@ -57,12 +72,12 @@ def test_deepmimic_height_and_floor(library) -> None:  # type: ignore[no-untyped
 
 
 def test_thorax_is_mean_of_shoulders(library) -> None:  # type: ignore[no-untyped-def]
-    for name in ("131_03", "cartwheel"):
+    for name in ("cmu_hop", "cartwheel"):
         pts = pose_world_mm(library[name].rig, np.arange(0, 20))
         np.testing.assert_allclose(pts[:, 17], 0.5 * (pts[:, 11] + pts[:, 14]), atol=1e-9)
 
 
-@pytest.mark.parametrize("name", ["131_02", "dance_a"])
+@pytest.mark.parametrize("name", ["cmu_walk_2", "dance_a"])
 def test_bone_jitter_scales_bones_symmetrically(library, name: str) -> None:  # type: ignore[no-untyped-def]
     rig = library[name].rig
     bone = [1.0] * len(BONE_GROUPS)
@@ -86,7 +101,7 @@ def test_bone_jitter_scales_bones_symmetrically(library, name: str) -> None:  # 
 
 def test_random_body_params_keep_feet_grounded(library) -> None:  # type: ignore[no-untyped-def]
     rng = np.random.default_rng(3)
-    rig = library["131_01"].rig
+    rig = library["cmu_walk_1"].rig
     for _ in range(5):
         body = sample_body_params(rng)
         assert 0.9 <= body.scale <= 1.1 and all(0.95 <= b <= 1.05 for b in body.bone)

@@ -3,6 +3,11 @@
 All three rows run in one process on the same synthetic 1000×1000 JPEGs (textured, quality 95) with a person
 box of 300–600 px and the training augmentation, producing the full sample (crop, normalisation, targets).
 The numbers are per worker (single process, one OpenCV thread); ratios are against the plain-decode row.
+
+The ``decode`` column says at which resolution each row decoded its JPEGs: ``1/r ×n`` means n of the images at
+1/r of their size. Reduced decode only applies when the box, shrunk by the smallest augmentation scale, still spans
+at least 2× the patch side; with 300–600 px boxes, scale ≥ 0.75 and a 256 px patch it never does (every image is
+decoded at full size, so that row is plain decode and its ratio is ≈ 1).
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ if TYPE_CHECKING:
     from integral_pose.data.dataset import PoseDataset
     from integral_pose.data.records import PoseRecords
 
-__all__ = ["main", "make_jpeg_records"]
+__all__ = ["decode_summary", "main", "make_jpeg_records"]
 
 
 def make_jpeg_records(folder: Path, count: int, size: int = 1000, seed: int = 0) -> PoseRecords:
@@ -52,11 +57,21 @@ def make_jpeg_records(folder: Path, count: int, size: int = 1000, seed: int = 0)
     )
 
 
+def decode_summary(factors: list[int]) -> str:
+    """``"1/1 x40"`` or ``"1/2 x25, 1/1 x15"``: how many images were decoded at each reduction, largest first."""
+    counts: dict[int, int] = {}
+    for r in factors:
+        counts[int(r)] = counts.get(int(r), 0) + 1
+    return ", ".join(f"1/{r} x{n}" for r, n in sorted(counts.items(), reverse=True))
+
+
 def _rates(datasets: list[PoseDataset], count: int, repeats: int) -> list[float]:
-    """Best samples/s of each dataset; rows are interleaved per repeat so machine load hits them alike."""
+    """Best samples/s of each dataset; rows are interleaved per repeat, in a rotated order, so machine load and
+    cache warmth hit them alike."""
     best = [0.0] * len(datasets)
     for r in range(repeats):
-        for k, ds in enumerate(datasets):
+        for k in [(r + j) % len(datasets) for j in range(len(datasets))]:
+            ds = datasets[k]
             t0 = time.perf_counter()
             for i in range(count):
                 ds[(i, r)]
@@ -89,21 +104,32 @@ def main(images: int = 40, patches: tuple[int, ...] = (256, 128), repeats: int =
             t0 = time.perf_counter()
             cropped = precrop_records(recs, root / f"crops{patch}", max_side=2 * patch)
             precrop_s = time.perf_counter() - t0
+            reduced = PoseDataset(recs, (patch, patch), augment=aug, reduced_decode=True)
             rows = [
-                ("plain decode", PoseDataset(recs, (patch, patch), augment=aug)),
+                ("plain decode", PoseDataset(recs, (patch, patch), augment=aug), "1/1 x" + str(images)),
                 (
                     "reduced decode (IMREAD_REDUCED_*)",
-                    PoseDataset(recs, (patch, patch), augment=aug, reduced_decode=True),
+                    reduced,
+                    decode_summary([reduced.decode_reduction(i) for i in range(images)]),
                 ),
-                (f"pre-cropped (max side {2 * patch} px)", PoseDataset(cropped, (patch, patch), augment=aug)),
+                (
+                    f"pre-cropped (max side {2 * patch} px)",
+                    PoseDataset(cropped, (patch, patch), augment=aug),
+                    "1/1 x" + str(images) + " (crops)",
+                ),
             ]
-            for _, ds in rows:  # warm-up (page cache, lazy imports)
+            for _, ds, _ in rows:  # warm-up (page cache, lazy imports)
                 ds[0]
-            rates = list(zip([name for name, _ in rows], _rates([ds for _, ds in rows], images, repeats)))
-            base = rates[0][1]
+            rates = _rates([ds for _, ds, _ in rows], images, repeats)
+            base = rates[0]
             print(f"\npatch {patch}x{patch}")
-            print(f"{'pipeline':<40} {'samples/s':>10} {'ratio':>7}")
-            for name, rate in rates:
-                print(f"{name:<40} {rate:>10.1f} {rate / base:>6.2f}x")
+            print(f"{'pipeline':<40} {'decode':<20} {'samples/s':>10} {'ratio':>7}")
+            for (name, _, decode), rate in zip(rows, rates):
+                print(f"{name:<40} {decode:<20} {rate:>10.1f} {rate / base:>6.2f}x")
+            if all(reduced.decode_reduction(i) == 1 for i in range(images)):
+                print(
+                    f"(reduced decode does not apply here: every box x min scale {aug.min_scale:g} is under "
+                    f"2 x {patch} px, so it decodes at full size like plain decode)"
+                )
             print(f"(pre-crop pass: {precrop_s:.2f} s for {images} images, done once)")
     return 0

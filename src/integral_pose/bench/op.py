@@ -6,12 +6,14 @@ grad, as a network output would):
 * ``forward``: the op with its autograd graph built (what training pays before backward);
 * ``fwd+bwd``: the op and the gradient with respect to the logits.
 
-``original`` is the straightforward implementation (``soft_argmax_3d_reference`` without input checks: softmax
-over D·H·W, three marginals, expectations, plain autograd); ``ours`` is ``soft_argmax_3d`` (memory-lean autograd
-function, input checks included). Time is the median of ``repeats`` runs after one warm-up, the two ops timed
-alternately. Peak memory is the highest amount allocated above what existed before the call (the logits
-themselves are not counted; the returned gradient is): on CUDA from the allocator's peak statistics, on CPU from
-the profiler's allocation events. Ratios are ``ours / original``.
+``original`` is the straightforward implementation, the public ``soft_argmax_3d_reference`` (softmax over D·H·W,
+three marginals, expectations, plain autograd); ``ours`` is ``soft_argmax_3d`` (memory-lean autograd function).
+Both are the public functions as a caller uses them, input checks included (the reference checks the logits with
+an extra max-reduction over the volume; ours gets its maxima from the softmax pass). Time is the median of
+``repeats`` runs after one warm-up, the two ops timed alternately. Peak memory is the highest amount allocated
+above what existed before the call (the logits themselves are not counted; the returned gradient is): on CUDA
+from the allocator's peak statistics, on CPU from the profiler's allocation events. Ratios are
+``ours / original``.
 """
 
 from __future__ import annotations
@@ -107,7 +109,7 @@ def measure(size: tuple[int, int, int, int, int], device: str, repeats: int) -> 
     """Rows ``{"pass", "original_s", "ours_s", "original_bytes", "ours_bytes"}`` for one size on one device."""
     import torch
 
-    from integral_pose.geometry.integral import _reference_impl, soft_argmax_3d
+    from integral_pose.geometry.integral import soft_argmax_3d, soft_argmax_3d_reference
 
     dev = torch.device(device)
     gen = torch.Generator(device="cpu").manual_seed(0)
@@ -115,7 +117,7 @@ def measure(size: tuple[int, int, int, int, int], device: str, repeats: int) -> 
     weight = torch.randn(size[0], size[1], 3, generator=gen).to(dev)
 
     def original() -> torch.Tensor:
-        return _reference_impl(logits, 1.0, False, False)
+        return soft_argmax_3d_reference(logits)
 
     def ours() -> torch.Tensor:
         return soft_argmax_3d(logits)

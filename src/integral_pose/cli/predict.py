@@ -25,9 +25,18 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "person boxes came from and how the camera was modelled.",
     )
     p.add_argument("--checkpoint", required=True, help="integral-pose checkpoint (.pt), or an exported .onnx file")
-    p.add_argument("--source", required=True, help="an image, a folder (recursive, sorted), a video file or webcam:N")
+    p.add_argument(
+        "--source",
+        required=True,
+        help="an image, a folder (recursive, sorted), a video file or webcam:N; unreadable files of a folder and "
+        "broken frames of a video are skipped and listed at the end",
+    )
     g = p.add_argument_group("person boxes")
-    g.add_argument("--boxes", help="JSON file of boxes: {'format': 'xywh'|'xyxy', 'boxes': [[...]] or {frame: [...]}}")
+    g.add_argument(
+        "--boxes",
+        help="JSON file of boxes: {'format': 'xywh'|'xyxy', 'boxes': [[...]] or {frame: [...]}}; an empty list "
+        "[] for a frame means nobody is there",
+    )
     g.add_argument("--box-format", choices=("xywh", "xyxy"), help="box format of --boxes (if the file has none)")
     g.add_argument("--detector", default="hog", help=_DETECTOR_HELP)
     g.add_argument(
@@ -221,7 +230,7 @@ def run(args: argparse.Namespace) -> int:
     if not (0.0 <= args.min_score <= 1.0):
         raise CliError(f"--min-score: expected a confidence in [0, 1], got {args.min_score}")
     backend = _backend_for(args.checkpoint, args.backend)
-    source = open_source(args.source)
+    source = open_source(args.source, skip_unreadable=True)
     boxes = _box_provider(args)
     K = load_intrinsics_json(args.intrinsics) if args.intrinsics else None
     outputs = _Outputs(args, source.fps)
@@ -268,7 +277,14 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(str(exc.args[0]) if exc.args else str(exc)) from None
     finally:
         bar.close()
-        outputs.close(ok)
+        outputs.close(ok and frames_done > 0)
+    if frames_done == 0:
+        raise CliError(
+            f"--source: nothing could be read from {args.source!r}: {len(source.skipped)} unreadable "
+            f"item(s), e.g. {source.skipped[0][0]!r} ({source.skipped[0][1]})"
+            if source.skipped
+            else f"--source: {args.source!r} delivered no frames"
+        )
     secs = time.perf_counter() - start
     camera = f"intrinsics from {args.intrinsics}" if K is not None else f"FOV {args.fov:g} deg guess"
     used = ", ".join(f"{k}: {v}" for k, v in sorted(sources_used.items()))
@@ -282,4 +298,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"{label}: {path}")
     if not written:
         print("nothing saved: add --save-json DIR, --save-vis DIR, --save-video OUT.mp4 or --viewer OUT.html")
+    if source.skipped:
+        print(f"skipped {len(source.skipped)} unreadable item(s) (no output written for them):")
+        for what, why in source.skipped:
+            print(f"  {what}: {why}")
     return 0

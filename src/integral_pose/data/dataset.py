@@ -169,6 +169,16 @@ class PoseDataset:
         assert first_error is not None
         raise first_error
 
+    def decode_reduction(self, index: int) -> int:
+        """The JPEG decode factor (1, 2, 4 or 8) sample ``index`` is read at: always 1 without ``reduced_decode``;
+        with it, the largest factor that keeps one source px per patch px at the smallest augmentation scale."""
+        if not self.reduced_decode:
+            return 1
+        rec = self.records
+        box_side = max(float(rec.box[index, 2]) / self.patch_size[0], float(rec.box[index, 3]) / self.patch_size[1])
+        min_s = self.augment.min_scale if self.augment is not None else 1.0
+        return choose_reduction(box_side, 1.0, min_scale=min_s)
+
     def _load(self, index: int, epoch: int | None) -> dict[str, Any]:
         import torch
 
@@ -176,11 +186,7 @@ class PoseDataset:
         rec = self.records
         w_img = float(rec.image_size[index, 0])
         affine, inv = crop_transform(rec.box[index], self.patch_size, w_img, params.scale, params.rot_deg, params.flip)
-        reduction = 1
-        if self.reduced_decode:
-            box_side = max(float(rec.box[index, 2]) / self.patch_size[0], float(rec.box[index, 3]) / self.patch_size[1])
-            min_s = self.augment.min_scale if self.augment is not None else 1.0
-            reduction = choose_reduction(box_side, 1.0, min_scale=min_s)
+        reduction = self.decode_reduction(index)
         image = read_image(rec.image_file(index), reduction=reduction)
         warp = adjust_affine_for_reduction(affine, reduction) if reduction > 1 else affine
         patch = warp_patch(image, warp, self.patch_size)

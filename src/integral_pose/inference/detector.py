@@ -83,7 +83,7 @@ def validate_boxes(
     """Check user boxes and convert them to (N, 4) float64 xywh px.
 
     Args:
-        boxes: (N, 4) or (4,) numbers.
+        boxes: (N, 4) or (4,) numbers; an empty list ``[]`` (or an empty array) means no person: (0, 4).
         image_size: (W, H) of the image; when given, a box that lies entirely outside it is an error.
         box_format: ``"xywh"`` (top-left, width, height) or ``"xyxy"`` (top-left, bottom-right).
         name: the argument's name, for error messages.
@@ -99,6 +99,8 @@ def validate_boxes(
         raise TypeError(f"{name}: expected numbers of shape (N, 4), got {type(boxes).__name__} ({exc})") from None
     if arr.ndim == 1 and arr.shape[0] == 4:
         arr = arr[None]
+    if arr.ndim == 1 and arr.shape[0] == 0:  # [] means nobody in this image
+        arr = arr.reshape(0, 4)
     if arr.ndim != 2 or arr.shape[1] != 4:
         raise ValueError(f"{name}: expected shape (N, 4) ({box_format}), got {arr.shape}")
     if not np.isfinite(arr).all():
@@ -387,6 +389,7 @@ class UserBoxes:
 
     Args:
         boxes: either an (N, 4) array-like used for every image, or a mapping from a frame key to (N, 4) boxes.
+            An empty list ``[]`` means nobody in that frame (results with N = 0).
             A frame's boxes are looked up by its name (relative path without extension), its file name, its
             file stem, or its index as a string, in that order.
         box_format: ``"xywh"`` or ``"xyxy"`` — stated explicitly, never guessed.

@@ -4,6 +4,11 @@ A source spec is a string: a path to an image, a folder (searched recursively, f
 relative path), a video file, or ``webcam:N`` for camera ``N``. Frames are read one at a time, so memory stays
 constant whatever the length of the source. Every frame is an RGB ``uint8`` array of shape (H, W, 3).
 
+A source opened with ``skip_unreadable=True`` passes over what cannot be read — files of a folder that are corrupt,
+truncated or not images, frames of a video file that fail to decode before the end the container states — and lists
+them in :attr:`FrameSource.skipped`; without it the first such file or frame raises ``ValueError``. A single image is
+always read strictly.
+
 Example:
     >>> src = open_source("photos/")  # doctest: +SKIP
     >>> for frame in src:  # doctest: +SKIP
@@ -31,6 +36,9 @@ __all__ = [
 
 IMAGE_EXTENSIONS: frozenset[str] = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"})
 VIDEO_EXTENSIONS: frozenset[str] = frozenset({".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg"})
+
+# a video whose reads keep failing this many times in a row has ended, whatever frame count its container states
+_MAX_CONSECUTIVE_BAD_FRAMES = 30
 
 
 @dataclass(frozen=True)
@@ -89,10 +97,17 @@ class FrameSource:
         length: number of frames when known in advance (``None`` for a webcam; the container's frame count,
             which may be approximate, for a video).
         fps: frames per second of a video or camera (``None`` for images).
+        skip_unreadable: pass over unreadable files of a folder / undecodable frames of a video instead of raising.
+        skipped: ``(what, reason)`` of everything passed over by the current iteration: a file path, or
+            ``"<video> frame <i>"`` for a video frame (only a source opened with ``skip_unreadable=True`` adds to it).
     """
 
-    def __init__(self, spec: str | os.PathLike[str]) -> None:
+    def __init__(self, spec: str | os.PathLike[str], skip_unreadable: bool = False) -> None:
+        if not isinstance(skip_unreadable, bool):
+            raise TypeError(f"skip_unreadable: expected a bool, got {type(skip_unreadable).__name__}")
         self.spec = str(spec)
+        self.skip_unreadable = skip_unreadable
+        self.skipped: list[tuple[str, str]] = []
         self.fps: float | None = None
         self._files: list[Path] = []
         self._root: Path | None = None
@@ -138,6 +153,7 @@ class FrameSource:
         return self.length
 
     def __iter__(self) -> Iterator[Frame]:
+        self.skipped = []
         if self.kind == "image":
             p = self._files[0]
             yield Frame(read_image(p), p.stem, 0, p)
@@ -145,17 +161,31 @@ class FrameSource:
             assert self._root is not None
             for i, p in enumerate(self._files):
                 name = p.relative_to(self._root).with_suffix("").as_posix()
-                yield Frame(read_image(p), name, i, p)
+                try:
+                    image = read_image(p)
+                except (ValueError, OSError) as exc:  # OSError: vanished or unreadable file (permissions, I/O)
+                    if not self.skip_unreadable:
+                        raise
+                    self.skipped.append((str(p), str(exc)))
+                    continue
+                yield Frame(image, name, i, p)
         elif self.kind == "video":
-            yield from _iter_capture(self._files[0], f"video {self.spec!r}", self._files[0].stem, self._files[0])
+            p = self._files[0]
+            skipped = self.skipped if self.skip_unreadable else None
+            yield from _iter_capture(p, f"video {self.spec!r}", p.stem, p, self.length, skipped)
         else:
             assert self._camera is not None
-            yield from _iter_capture(self._camera, f"webcam {self._camera}", f"webcam{self._camera}", None)
+            yield from _iter_capture(self._camera, f"webcam {self._camera}", f"webcam{self._camera}", None, None, None)
 
 
-def open_source(spec: str | os.PathLike[str]) -> FrameSource:
-    """Open a source spec (image, folder, video file or ``webcam:N``); see :class:`FrameSource`."""
-    return FrameSource(spec)
+def open_source(spec: str | os.PathLike[str], skip_unreadable: bool = False) -> FrameSource:
+    """Open a source spec (image, folder, video file or ``webcam:N``); see :class:`FrameSource`.
+
+    Args:
+        spec: the source spec.
+        skip_unreadable: for a folder, pass over unreadable files (listed in ``source.skipped``) instead of raising.
+    """
+    return FrameSource(spec, skip_unreadable)
 
 
 def _probe_video(path: Path) -> tuple[int | None, float | None]:
@@ -175,21 +205,46 @@ def _probe_video(path: Path) -> tuple[int | None, float | None]:
     return (count if count > 0 else None), (fps if fps > 0 else None)
 
 
-def _iter_capture(target: int | Path, what: str, stem: str, path: Path | None) -> Iterator[Frame]:
+def _iter_capture(
+    target: int | Path,
+    what: str,
+    stem: str,
+    path: Path | None,
+    stated_length: int | None,
+    skipped: list[tuple[str, str]] | None,
+) -> Iterator[Frame]:
+    """Frames of a capture. A failed read before ``stated_length`` (a video's container frame count) is retried on
+    the next frame, so one broken frame does not end the video; the broken frames are appended to ``skipped`` when
+    a later frame decodes (or raise ``ValueError`` when ``skipped`` is ``None``). Failures with no decodable frame
+    after them are the end of the stream. A frame keeps its position in the stream as its index and name."""
     import cv2
 
     cap = cv2.VideoCapture(target if isinstance(target, int) else str(target))
     try:
         if not cap.isOpened():
             raise ValueError(f"source: cannot open {what} (no such device, unreadable file or unsupported codec)")
-        index = 0
+        index, delivered = 0, 0
+        failed: list[int] = []  # positions of the current run of failed reads
         while True:
             ok, bgr = cap.read()
             if not ok or bgr is None:
-                break
+                failed.append(index)
+                index += 1
+                if stated_length is None or index >= stated_length or len(failed) > _MAX_CONSECUTIVE_BAD_FRAMES:
+                    break
+                continue
+            if failed:
+                if skipped is None:
+                    raise ValueError(
+                        f"source: {what} frame {failed[0]} cannot be decoded (frames after it can); "
+                        "pass over broken frames to go on"
+                    )
+                skipped.extend((f"{path if path is not None else what} frame {i}", "cannot decode") for i in failed)
+                failed = []
             yield Frame(np.ascontiguousarray(bgr[:, :, ::-1]), f"{stem}_{index:06d}", index, path)
             index += 1
-        if index == 0:
+            delivered += 1
+        if delivered == 0:
             raise ValueError(f"source: {what} delivered no frames")
     finally:
         cap.release()

@@ -45,6 +45,7 @@ from integral_pose.synth.mocap import (
 __all__ = [
     "BODY_POINTS",
     "BONE_GROUPS",
+    "CMU_ACTIONS",
     "CMU_CLIPS",
     "CMU_UNIT_M",
     "DEEPMIMIC_CLIPS",
@@ -108,11 +109,26 @@ class Rig:
 
 @dataclass(frozen=True)
 class Clip:
-    """A named motion: ``name`` (the records' action), ``source`` (``"cmu"``/``"deepmimic"``) and its rig."""
+    """A named motion.
+
+    Attributes:
+        name: readable motion name, the records' ``action`` (``"cmu_walk_1"``, ``"cartwheel"``, …).
+        source: ``"cmu"`` or ``"deepmimic"``.
+        rig: the skeleton and its frames.
+        clip_id: the source's own id of the clip: the CMU file id (``"131_01"``) or the DeepMimic motion name.
+        file: the clip's file relative to the assets folder (``"cmu_mocap/131_01.bvh"``).
+    """
 
     name: str
     source: str
     rig: Rig
+    clip_id: str
+    file: str
+
+    @property
+    def trial(self) -> int:
+        """The CMU trial number (``131_02`` → 2; the records' ``subaction``), 0 for a DeepMimic clip."""
+        return int(self.clip_id.split("_")[1]) if self.source == "cmu" else 0
 
     @property
     def num_frames(self) -> int:
@@ -248,6 +264,8 @@ def pose_world_mm(rig: Rig, frames: np.ndarray | Sequence[int] | int, body: Body
 
 
 CMU_CLIPS = ("131_01", "131_02", "131_03")
+# readable action names of the CMU clips (subject 131: trials 1 and 2 "Start Walk Stop", trial 3 "Start Hop Stop")
+CMU_ACTIONS: dict[str, str] = {"131_01": "cmu_walk_1", "131_02": "cmu_walk_2", "131_03": "cmu_hop"}
 DEEPMIMIC_CLIPS = (
     "backflip", "cartwheel", "crawl", "dance_a", "dance_b", "getup_facedown", "getup_faceup", "jump", "kick",
     "punch", "roll", "run", "spin", "spinkick", "walk",
@@ -255,17 +273,19 @@ DEEPMIMIC_CLIPS = (
 
 
 def load_clip_library(root: str | Path | None = None) -> dict[str, Clip]:
-    """Read every shipped clip (3 CMU BVH + 15 DeepMimic) into ``{name: Clip}``.
+    """Read every shipped clip (3 CMU BVH + 15 DeepMimic) into ``{name: Clip}``, keyed by the readable name
+    (:data:`CMU_ACTIONS` for the CMU clips, the motion name for DeepMimic).
 
     Args:
         root: the assets folder; the package's own when ``None``.
     """
     base = Path(root) if root is not None else assets_dir()
     out: dict[str, Clip] = {}
-    for name in CMU_CLIPS:
-        out[name] = Clip(name, "cmu", cmu_rig(read_bvh(base / "cmu_mocap" / f"{name}.bvh")))
+    for clip_id in CMU_CLIPS:
+        file = f"cmu_mocap/{clip_id}.bvh"
+        out[CMU_ACTIONS[clip_id]] = Clip(CMU_ACTIONS[clip_id], "cmu", cmu_rig(read_bvh(base / file)), clip_id, file)
     urdf = base / "deepmimic" / "humanoid.urdf"
     for name in DEEPMIMIC_CLIPS:
         kin = read_deepmimic(base / "deepmimic" / f"humanoid3d_{name}.txt", urdf, name=name)
-        out[name] = Clip(name, "deepmimic", deepmimic_rig(kin))
+        out[name] = Clip(name, "deepmimic", deepmimic_rig(kin), name, f"deepmimic/humanoid3d_{name}.txt")
     return out

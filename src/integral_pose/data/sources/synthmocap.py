@@ -10,18 +10,21 @@
 
 Splits (generalisation is measured on unseen motions **and** unseen cameras):
 
-* train: CMU clips ``131_01``, ``131_03`` and 13 DeepMimic clips; the calibrations of Human3.6M cameras 1–3
-  (ids 54138969, 55011271, 58860488) of all 11 subjects (33 cameras).
-* test: CMU clip ``131_02`` and DeepMimic ``dance_b`` and ``punch``; the calibrations of camera 4 (id 60457274)
-  of all 11 subjects (11 cameras).
+* train: CMU clips ``cmu_walk_1`` (file ``131_01``), ``cmu_hop`` (``131_03``) and 13 DeepMimic clips; the
+  calibrations of Human3.6M cameras 1–3 (ids 54138969, 55011271, 58860488) of all 11 subjects (33 cameras).
+* test: CMU clip ``cmu_walk_2`` (``131_02``) and DeepMimic ``dance_b`` and ``punch``; the calibrations of camera 4
+  (id 60457274) of all 11 subjects (11 cameras).
 
 Record fields: ``image_path`` (relative to the ``.npz`` folder), ``joints_3d_cam`` (mm, camera frame),
 ``joints_2d`` = the **distorted** projection of the 3D joints (so labels sit on the pixels), the full camera
 (f, c, k, p scaled to the image size; R; T in mm), ``joints_vis`` = 1 when the joint projects inside the image,
 ``box`` = the tight box of the 18 projected joints enlarged ×1.25 about its centre (x, y, w, h px; the loader
 may instead build the original system's 2000 mm box from the 3D pelvis), ``subject`` = the motion source
-(``"cmu"``/``"deepmimic"``), ``action`` = clip name, ``subaction`` = 0, ``camera_id`` = ``"<subject>:<id>"`` of the
-calibration (e.g. ``"S9:60457274"``), ``frame`` = clip frame index.
+(``"cmu"``/``"deepmimic"``), ``action`` = readable clip name (``cmu_walk_1``, ``cmu_walk_2``, ``cmu_hop``, or the
+DeepMimic motion name), ``subaction`` = the CMU trial number (1, 2, 3 for ``131_01``…``131_03``; 0 for DeepMimic),
+``camera_id`` = ``"<subject>:<id>"`` of the calibration (e.g. ``"S9:60457274"``), ``frame`` = clip frame index.
+The manifest and the records' header ``meta`` map each action to its source clip (``"clips": {"cmu_walk_1":
+{"source": "cmu", "clip_id": "131_01", "file": "cmu_mocap/131_01.bvh"}, …}``).
 
 Every sample is drawn from its own generator seeded by ``(seed, split, index)``, so the output does not depend on
 the number of worker processes.
@@ -46,26 +49,40 @@ __all__ = [
     "MIN_SIZE",
     "TEST_CAMERA_IDS",
     "TEST_CLIPS",
+    "clip_sources",
     "generate_synthmocap",
     "make_preview",
     "split_clips_and_cameras",
 ]
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2  # 2: readable CMU action names, CMU trial number as subaction, clip map in the manifest
 MIN_SIZE = 64
-TEST_CLIPS: tuple[str, ...] = ("131_02", "dance_b", "punch")
+TEST_CLIPS: tuple[str, ...] = ("cmu_walk_2", "dance_b", "punch")
 TEST_CAMERA_IDS: tuple[str, ...] = ("60457274",)
 BOX_ENLARGE = 1.25
 JPEG_QUALITY = 92
 _SPLIT_CODE = {"train": 0, "test": 1}
+# preview colours (BGR) of the bones, by the side of the bone's child joint
+SIDE_COLOURS_BGR: dict[str, tuple[int, int, int]] = {"left": (255, 128, 0), "right": (0, 0, 255), "centre": (0, 255, 0)}
+KEY_HEIGHT = 24  # px of the colour key strip under the preview mosaic
 _PHOTOS = ("images/astronaut.png", "images/camera.png", "images/grace_hopper.jpg", "coco_sample/000000000785.jpg")
 
 
-def split_clips_and_cameras(split: str) -> tuple[list[str], list[str]]:
-    """Clip names and camera ids of ``split`` (``"train"`` or ``"test"``)."""
-    from integral_pose.synth.retarget import CMU_CLIPS, DEEPMIMIC_CLIPS
+def clip_sources() -> dict[str, dict[str, str]]:
+    """``{action: {"source", "clip_id", "file"}}`` for every clip: where each records' action comes from."""
+    from integral_pose.synth.retarget import CMU_ACTIONS, CMU_CLIPS, DEEPMIMIC_CLIPS
 
-    all_clips = [*CMU_CLIPS, *DEEPMIMIC_CLIPS]
+    out = {CMU_ACTIONS[c]: {"source": "cmu", "clip_id": c, "file": f"cmu_mocap/{c}.bvh"} for c in CMU_CLIPS}
+    for name in DEEPMIMIC_CLIPS:
+        out[name] = {"source": "deepmimic", "clip_id": name, "file": f"deepmimic/humanoid3d_{name}.txt"}
+    return out
+
+
+def split_clips_and_cameras(split: str) -> tuple[list[str], list[str]]:
+    """Clip (action) names and camera ids of ``split`` (``"train"`` or ``"test"``)."""
+    from integral_pose.synth.retarget import CMU_ACTIONS, CMU_CLIPS, DEEPMIMIC_CLIPS
+
+    all_clips = [*(CMU_ACTIONS[c] for c in CMU_CLIPS), *DEEPMIMIC_CLIPS]
     all_cams = ["54138969", "55011271", "58860488", "60457274"]
     if split == "train":
         return [c for c in all_clips if c not in TEST_CLIPS], [c for c in all_cams if c not in TEST_CAMERA_IDS]
@@ -160,6 +177,7 @@ class _Worker:
             "cam_T": cam.T,
             "subject": scene.clip.source,
             "action": scene.clip.name,
+            "subaction": scene.clip.trial,
             "camera_id": scene.camera_key,
             "frame": scene.frame,
         }
@@ -213,7 +231,7 @@ def _rows_to_records(rows: list[dict[str, Any]], split: str, meta: dict[str, Any
         cam_T=col("cam_T"),
         subject=[r["subject"] for r in rows],
         action=[r["action"] for r in rows],
-        subaction=np.zeros(len(rows), dtype=np.int32),
+        subaction=np.asarray([r["subaction"] for r in rows], dtype=np.int32),
         camera_id=[r["camera_id"] for r in rows],
         frame=col("frame"),
     )
@@ -281,6 +299,7 @@ def generate_synthmocap(
         "seed": seed,
         "test_clips": list(TEST_CLIPS),
         "test_camera_ids": list(TEST_CAMERA_IDS),
+        "clips": clip_sources(),
     }
     manifest = out / "synthmocap.json"
     paths = {"train": out / "train.npz", "test": out / "test.npz", "manifest": manifest}
@@ -374,7 +393,8 @@ def make_preview(out_dir: str | os.PathLike[str], count: int = 16, tile: int = 2
     """Write ``preview.png``: up to ``count`` samples (train first, then test) with their skeletons drawn.
 
     Joints are drawn from the stored records (left limbs blue, right limbs red, centre green); invisible joints
-    as hollow circles.
+    as hollow circles. A ``KEY_HEIGHT`` px strip under the tiles is the colour key (left / right / centre /
+    outside the image).
     """
     import cv2
 
@@ -397,8 +417,7 @@ def make_preview(out_dir: str | os.PathLike[str], count: int = 16, tile: int = 2
         crop = cv2.warpAffine(img, mat, (tile, tile), flags=cv2.INTER_LINEAR, borderValue=(0, 0, 0))
         uv = rec.joints_2d[i] * s + mat[:, 2]
         for a, b in H36M_18.edges:
-            side_a = H36M_18.side(b)
-            colour = (255, 128, 0) if side_a == "left" else (0, 0, 255) if side_a == "right" else (0, 255, 0)
+            colour = SIDE_COLOURS_BGR[_side(b)]
             cv2.line(crop, _pt(uv[a]), _pt(uv[b]), colour, 1, cv2.LINE_AA, shift=4)
         for j in range(H36M_18.num_joints):
             cv2.circle(crop, _pt(uv[j]), 2 * 16, (255, 255, 255), -1 if rec.joints_vis[i, j] else 1, cv2.LINE_AA, 4)
@@ -408,12 +427,35 @@ def make_preview(out_dir: str | os.PathLike[str], count: int = 16, tile: int = 2
     while len(tiles) % 4:
         tiles.append(np.zeros((tile, tile, 3), dtype=np.uint8))
     mosaic = np.concatenate([np.concatenate(tiles[r : r + 4], 1) for r in range(0, len(tiles), 4)], 0)
+    mosaic = np.concatenate([mosaic, _colour_key(mosaic.shape[1])], 0)
     path = out / "preview.png"
     ok, buf = cv2.imencode(".png", mosaic)
     if not ok:
         raise OSError(f"preview: PNG encoding failed for {path}")
     atomic_write_bytes(path, buf.tobytes())
     return path
+
+
+def _side(joint: int) -> str:
+    """``"left"``, ``"right"`` or ``"centre"`` for an H36M-18 joint (the skeleton may say ``"center"``)."""
+    side = H36M_18.side(joint)
+    return side if side in ("left", "right") else "centre"
+
+
+def _colour_key(width: int) -> np.ndarray:
+    """A (KEY_HEIGHT, width, 3) BGR strip: a short bone in each side colour with its name, and a hollow joint."""
+    import cv2
+
+    key = np.zeros((KEY_HEIGHT, width, 3), dtype=np.uint8)
+    x, y = 6, KEY_HEIGHT // 2
+    for name, colour in SIDE_COLOURS_BGR.items():
+        cv2.line(key, (x, y), (x + 24, y), colour, 2, cv2.LINE_AA)
+        cv2.putText(key, name, (x + 30, y + 5), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (255, 255, 255), 1, cv2.LINE_AA)
+        x += 30 + 8 * len(name) + 20
+    cv2.circle(key, (x + 4, y), 3, (255, 255, 255), 1, cv2.LINE_AA)
+    cv2.putText(key, "joint outside the image", (x + 14, y + 5), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (255, 255, 255), 1,
+                cv2.LINE_AA)  # fmt: skip
+    return key
 
 
 def _pt(p: np.ndarray) -> tuple[int, int]:
