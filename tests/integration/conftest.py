@@ -96,9 +96,9 @@ data:
   patch_width: 64
   patch_height: 64
   num_workers: {workers}
-  train: [{{kind: synthmocap, records: "{data['train']}"}}]
-  val: [{{kind: synthmocap, records: "{data['test']}"}}]
-  test: [{{kind: synthmocap, records: "{data['test']}"}}]
+  train: [{{kind: synthmocap, records: "{data["train"]}"}}]
+  val: [{{kind: synthmocap, records: "{data["test"]}"}}]
+  test: [{{kind: synthmocap, records: "{data["test"]}"}}]
 optim: {{lr: 0.001, milestones: [2], factor: 0.5}}
 train: {{epochs: 2, batch_size: 4, seed: 3, out_dir: "{out_dir}", log_every: 1, device: cpu}}
 eval: {{protocol: synthmocap, batch_size: 8}}

@@ -47,9 +47,8 @@ def grad_check(config_path: str, overrides: list[str]) -> dict[str, float]:
 
 
 def main() -> int:
-    import os
-
     import faulthandler
+    import os
 
     faulthandler.dump_traceback_later(180, exit=True)  # a hang becomes a traceback and a failure
     config_path, result_path, *overrides = sys.argv[1:]

@@ -92,7 +92,7 @@ def measure(row: Row, batch: int, steps: int, warmup: int, device: str) -> float
     target = (torch.rand(batch, mc.num_joints, 3, generator=gen) - 0.5).to(device)
     weight = torch.ones_like(target)
     dev_type = "cuda" if device.startswith("cuda") else "cpu"
-    ctx = (torch.autocast(dev_type, dtype=torch.bfloat16) if row.amp == "bf16" else contextlib.nullcontext)
+    ctx = torch.autocast(dev_type, dtype=torch.bfloat16) if row.amp == "bf16" else contextlib.nullcontext
 
     def step() -> None:
         with ctx() if row.amp != "off" else contextlib.nullcontext():

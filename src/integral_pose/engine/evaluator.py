@@ -417,8 +417,15 @@ def build_test_dataset(cfg: Any, split: str = "test", protocol: str | None = Non
         if max_samples is not None and len(rec) > max_samples:
             rec = rec.subset(np.linspace(0, len(rec) - 1, max_samples).round().astype(np.int64))
         parts.append(
-            PoseDataset(rec, (cfg.data.patch_width, cfg.data.patch_height), rect_3d_mm=cfg.data.rect_3d_mm,
-                        mean=cfg.data.mean, std=cfg.data.std, augment=None, seed=cfg.train.seed)
+            PoseDataset(
+                rec,
+                (cfg.data.patch_width, cfg.data.patch_height),
+                rect_3d_mm=cfg.data.rect_3d_mm,
+                mean=cfg.data.mean,
+                std=cfg.data.std,
+                augment=None,
+                seed=cfg.train.seed,
+            )
         )
     return ConcatPoseDataset(parts)
 

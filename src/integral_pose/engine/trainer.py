@@ -495,9 +495,7 @@ def train(
             start_in_epoch = sampler.start if ckpt is not None and epoch == start_epoch else 0
             sampler.set_epoch(epoch, start_in_epoch)
             model.train()
-            progress = Progress(
-                steps_per_epoch, f"epoch {epoch + 1}/{total_epochs}", enabled=verbose, tty=progress_tty
-            )
+            progress = Progress(steps_per_epoch, f"epoch {epoch + 1}/{total_epochs}", enabled=verbose, tty=progress_tty)
             sum_loss = torch.zeros((), dtype=torch.float64)
             n_loss, n_img, bad_list = 0, 0, []
             t0 = time.perf_counter()
