@@ -8,13 +8,14 @@ Figures are drawn off-screen with matplotlib's Agg canvas (no pyplot, no display
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from integral_pose.fileio import atomic_write
 
 __all__ = ["ReportSample", "pick_best_median_worst", "write_comparison_report", "write_eval_report"]
 
@@ -65,21 +66,10 @@ def _require_matplotlib() -> Any:
 def _save_figure(fig: Any, path: str | os.PathLike[str]) -> Path:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
     FigureCanvasAgg(fig)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fig.savefig(fh, format="png", dpi=fig.dpi)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return target
+    with atomic_write(path, "wb") as fh:
+        fig.savefig(fh, format="png", dpi=fig.dpi)
+    return Path(path)
 
 
 def _side_rgb(name_a: str, name_b: str) -> tuple[float, float, float]:
