@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from integral_pose.fileio import atomic_write_bytes
+
 __all__ = [
     "REDUCTION_FACTORS",
     "ImageReadError",
@@ -140,11 +142,5 @@ def write_image_atomic(path: str | os.PathLike[str], image: np.ndarray, jpeg_qua
     ok, enc = cv2.imencode(p.suffix or ".jpg", image, params)
     if not ok:
         raise ValueError(f"image {p}: OpenCV cannot encode an array of shape {image.shape} as {p.suffix!r}")
-    p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.with_name(f".{p.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(enc.tobytes())
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, p)
+    atomic_write_bytes(p, enc.tobytes())
     return p

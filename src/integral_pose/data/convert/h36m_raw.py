@@ -42,6 +42,7 @@ from integral_pose.data.sources.h36m import (
     parse_subjects,
     write_matlab_meta,
 )
+from integral_pose.fileio import atomic_write_json
 
 __all__ = ["KNOWN_BROKEN", "ConvertJob", "ConvertSummary", "convert_raw", "plan_jobs", "read_cdf_pose"]
 
@@ -245,7 +246,5 @@ def convert_raw(
         bar.close()
     broken = sorted(set(info.get("skipped_broken", [])) | set(summary.skipped_broken))
     info = {"stride": stride, "skipped_broken": broken}
-    tmp = info_path.with_name(f".{info_path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(info, indent=1))
-    os.replace(tmp, info_path)
+    atomic_write_json(info_path, info)
     return summary

@@ -39,6 +39,7 @@ from integral_pose.data.sources.common import (
     require,
     tight_box,
 )
+from integral_pose.fileio import atomic_write_text
 
 __all__ = [
     "ACTIONS",
@@ -338,12 +339,7 @@ def write_matlab_meta(path: str | os.PathLike[str], meta: MatlabMeta) -> Path:
     out += [row("f", meta.f), row("c", meta.c), row("k", meta.k), row("p", meta.p)]
     out.append("joints " + " ".join(str(int(j) + 1) for j in meta.joint_index))
     out += [row(f"frame{i + 1}", meta.joints_world[i].reshape(-1)) for i in range(meta.num_frames)]
-    tmp = p.with_name(f".{p.name}.{os.getpid()}.tmp")
-    with open(tmp, "w") as fh:
-        fh.write("\n".join(out) + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, p)
+    atomic_write_text(p, "\n".join(out) + "\n")
     return p
 
 
