@@ -211,7 +211,7 @@ def predict(
         generator=torch.Generator().manual_seed(0),
     )
     keys = ("index", "source", "inv_affine", "box", "joints_2d", "joints_vis", "joints_3d_cam", "root_depth_mm",
-            "cam_f", "cam_c")  # fmt: skip
+            "cam_f", "cam_c", "depth_norm_mm")  # fmt: skip
     acc: dict[str, list[np.ndarray]] = {k: [] for k in (*keys, "coords")}
     was_training = [m.training for m in models]
     for m in models:
@@ -238,7 +238,8 @@ def predict(
     if not acc["coords"]:
         raise ValueError("predict: the dataset yielded no samples")
     out = {k: np.concatenate(v) for k, v in acc.items()}
-    uv, z = decode(out["coords"], out["inv_affine"], patch, cfg.data.rect_3d_mm)
+    # Per-sample depth normaliser: rect_3d_mm, or the box width for recipes with data.*.depth_norm = "box".
+    uv, z = decode(out["coords"], out["inv_affine"], patch, out["depth_norm_mm"].astype(np.float64))
     out["uv"] = np.asarray(uv, dtype=np.float64)
     out["z_rel_mm"] = np.asarray(z, dtype=np.float64)
     return out
@@ -390,8 +391,9 @@ def build_test_dataset(cfg: Any, split: str = "test", protocol: str | None = Non
             file of (N, 4) xywh boxes in record order (single test dataset only).
         max_samples: keep at most this many samples per dataset (evenly spaced).
     """
-    from integral_pose.data.dataset import ConcatPoseDataset, PoseDataset
+    from integral_pose.data.dataset import ConcatPoseDataset
     from integral_pose.data.records import load_records
+    from integral_pose.engine.trainer import make_pose_dataset
     from integral_pose.eval.protocols import get_protocol, select
 
     specs = cfg.data.test if split == "test" else cfg.data.val
@@ -417,17 +419,7 @@ def build_test_dataset(cfg: Any, split: str = "test", protocol: str | None = Non
             rec = rec.subset(keep)
         if max_samples is not None and len(rec) > max_samples:
             rec = rec.subset(np.linspace(0, len(rec) - 1, max_samples).round().astype(np.int64))
-        parts.append(
-            PoseDataset(
-                rec,
-                (cfg.data.patch_width, cfg.data.patch_height),
-                rect_3d_mm=cfg.data.rect_3d_mm,
-                mean=cfg.data.mean,
-                std=cfg.data.std,
-                augment=None,
-                seed=cfg.train.seed,
-            )
-        )
+        parts.append(make_pose_dataset(rec, cfg, spec))
     return ConcatPoseDataset(parts)
 
 

@@ -141,8 +141,30 @@ def _augment_for(cfg: Any) -> Any:
     )
 
 
-def _load_split(cfg: Any, specs: Sequence[Any], augment: Any, split: str) -> list[Any]:
+def make_pose_dataset(records: Any, cfg: Any, spec: Any, augment: Any = None) -> Any:
+    """The one place that maps the config onto :class:`~integral_pose.data.dataset.PoseDataset`'s constructor.
+
+    Args:
+        records: the table to serve.
+        cfg: the run config (patch size, 3D box, normalisation, seed).
+        spec: the dataset entry of ``data.train``/``data.val``/``data.test`` (its ``depth_norm``).
+        augment: an augmentation config for training, ``None`` at test time.
+    """
     from integral_pose.data.dataset import PoseDataset
+
+    return PoseDataset(
+        records,
+        (cfg.data.patch_width, cfg.data.patch_height),
+        rect_3d_mm=cfg.data.rect_3d_mm,
+        mean=cfg.data.mean,
+        std=cfg.data.std,
+        augment=augment,
+        seed=cfg.train.seed,
+        depth_mode=spec.depth_norm,
+    )
+
+
+def _load_split(cfg: Any, specs: Sequence[Any], augment: Any, split: str) -> list[Any]:
     from integral_pose.data.records import load_records
 
     if not specs:
@@ -158,17 +180,7 @@ def _load_split(cfg: Any, specs: Sequence[Any], augment: Any, split: str) -> lis
                 f"data.{split}[{i}]: records joint set {records.header.joint_set!r} differs from "
                 f"model.joint_set {cfg.model.joint_set!r}"
             )
-        out.append(
-            PoseDataset(
-                records,
-                (cfg.data.patch_width, cfg.data.patch_height),
-                rect_3d_mm=cfg.data.rect_3d_mm,
-                mean=cfg.data.mean,
-                std=cfg.data.std,
-                augment=augment,
-                seed=cfg.train.seed,
-            )
-        )
+        out.append(make_pose_dataset(records, cfg, spec, augment))
     return out
 
 
