@@ -63,9 +63,7 @@ COCO_EXPECT = {
 }  # fmt: skip
 
 
-@pytest.mark.parametrize(
-    ("source", "expect"), [("mpii16", MPII_EXPECT), ("coco17", COCO_EXPECT)], ids=["mpii", "coco"]
-)
+@pytest.mark.parametrize(("source", "expect"), [("mpii16", MPII_EXPECT), ("coco17", COCO_EXPECT)], ids=["mpii", "coco"])
 def test_mappings_hit_right_names(source: str, expect: dict[str, str]) -> None:
     src = sk.get_skeleton(source)
     table = sk.mapping(source, "h36m18")

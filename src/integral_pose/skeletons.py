@@ -105,8 +105,7 @@ class Skeleton:
         joints = np.asarray(joints)
         if joints.ndim < 2 or joints.shape[-2] != self.num_joints:
             raise ValueError(
-                f"joints: expected shape (..., {self.num_joints}, D) for skeleton {self.name!r}, "
-                f"got {joints.shape}"
+                f"joints: expected shape (..., {self.num_joints}, D) for skeleton {self.name!r}, got {joints.shape}"
             )
         par = np.array([p if p >= 0 else i for i, p in enumerate(self.parents)])
         return np.linalg.norm(joints - joints[..., par, :], axis=-1)
@@ -221,9 +220,7 @@ def mapping(source: str, target: str) -> np.ndarray:
         raise ValueError(f"mapping: no mapping from {source!r} to {target!r}; known: {known}") from None
 
 
-def map_joints(
-    joints: np.ndarray, vis: np.ndarray | None, source: str, target: str
-) -> tuple[np.ndarray, np.ndarray]:
+def map_joints(joints: np.ndarray, vis: np.ndarray | None, source: str, target: str) -> tuple[np.ndarray, np.ndarray]:
     """Re-order ``joints`` (..., J_src, D) from ``source`` into ``target``.
 
     Missing joints are filled with zeros and get visibility 0.

@@ -161,3 +161,15 @@ def test_precrop_gives_the_same_samples(
     full = PoseDataset(recs, (64, 64))[1]["image"]
     cached = PoseDataset(pc, (64, 64))[1]["image"]
     assert (full - cached).abs().mean() < (0.12 if max_side is None else 0.6)  # JPEG re-encode (+ resize)
+
+
+def test_precrop_scales_the_head_size_with_the_pixels(make_table: Callable[..., PoseRecords], tmp_path: Path) -> None:
+    import dataclasses
+
+    recs = make_table(n=2, size=(640, 480))
+    recs = dataclasses.replace(recs, head_size=np.array([40.0, np.nan], np.float32))
+    pc = precrop_records(recs, tmp_path / "pc", max_side=64)
+    k = pc.box[:, 2] / recs.box[:, 2]  # the isotropic pixel scale of each crop
+    assert (k < 1).all()
+    np.testing.assert_allclose(pc.head_size[0], 40.0 * k[0], rtol=1e-5)
+    assert np.isnan(pc.head_size[1])

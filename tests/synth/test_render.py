@@ -130,3 +130,53 @@ def test_grid_size_mismatch_is_an_error() -> None:
     cam, grid = _pinhole()
     with pytest.raises(ValueError, match="grid: built for 128×128"):
         render_body(np.zeros((64, 64, 3), np.uint8), cam, [], _flat_style(), grid)
+
+
+def _facing(front_z: float, pattern: str) -> np.ndarray:
+    """A flat-lit unit-colour sphere at 5 m whose front axis points to the camera (-1) or away (+1)."""
+    cam, grid = _pinhole()
+    r = 400.0
+    axes = np.stack([np.array([-front_z, 0.0, 0.0]), np.array([0.0, -1.0, 0.0]), np.array([0.0, 0.0, front_z])], 1)
+    ell = Ellipsoid(np.array([0.0, 0.0, 5000.0]), axes * r, (1.0, 1.0, 1.0), 0.0, pattern, (0.0, 0.0, 0.0))
+    return render_body(np.full((128, 128, 3), 128, np.uint8), cam, [ell], _flat_style(), grid)
+
+
+def test_hair_covers_the_back_and_crown_of_the_head() -> None:
+    toward, away = _facing(-1.0, "hair"), _facing(1.0, "hair")
+    # 400 mm at 5 m with f = 500 px → radius 40 px around the centre pixel (63.5, 63.5)
+    assert toward[64, 64].min() == 255  # the face, seen from the front, is skin
+    assert away[64, 64].max() == 0  # the back of the head is hair
+    assert toward[64 - 36, 64].max() == 0 and away[64 - 36, 64].max() == 0  # the crown is hair either way
+
+
+def test_jacket_band_is_on_the_front_only() -> None:
+    toward, away = _facing(-1.0, "band"), _facing(1.0, "band")
+    assert toward[64, 64].max() == 0  # band (colour2) down the middle of the front
+    assert toward[64, 64 + 20].min() == 255  # |side| = 0.5 > 0.3: jacket colour
+    assert away[64, 64].min() == 255  # no band on the back
+
+
+def test_unknown_pattern_is_an_error() -> None:
+    with pytest.raises(ValueError, match="pattern"):
+        _facing(-1.0, "tartan")
+
+
+def test_head_and_torso_fronts_point_where_the_person_faces() -> None:
+    lib = load_clip_library()
+    cams = [(f"{s}:{c.camera_id}", c) for s, lst in load_h36m_cameras().items() for c in lst]
+    from integral_pose.synth.retarget import BODY_POINTS
+
+    idx = {n: i for i, n in enumerate(BODY_POINTS)}
+    for i in range(6):
+        scene = sample_scene(np.random.default_rng([3, i]), list(lib.values()), cams, 256)
+        pts = scene.points_cam
+        prims = body_primitives(pts, scene.style, scene.body.scale)
+        head = next(p for p in prims if isinstance(p, Ellipsoid) and p.pattern == "hair")
+        chest = next(p for p in prims if isinstance(p, Ellipsoid) and p.pattern == "band")
+        nose_dir = pts[idx["nose"]] - pts[idx["head_center"]]
+        assert float(head.axes[:, 2] @ nose_dir) > 0  # the face is on the nose's side
+        # the chest's front is the person's forward direction: left shoulder × up
+        side = pts[idx["l_shoulder"]] - pts[idx["r_shoulder"]]
+        up = pts[idx["thorax"]] - pts[idx["pelvis"]]
+        assert float(chest.axes[:, 2] @ np.cross(side, up)) > 0
+        assert float(head.axes[:, 0] @ side) > 0  # both frames put ``side`` on the person's left

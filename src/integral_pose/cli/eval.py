@@ -5,6 +5,8 @@ Examples::
     ipr eval --checkpoint runs/demo/integral/checkpoints/last.pt
     ipr eval --checkpoint best.pt --config configs/h36m/r50_256_int64_l1_mh_e300.yaml --protocol h36m_p1 --flip-test
     ipr eval --checkpoint a.pt --ensemble b.pt c.pt --boxes tight
+    ipr eval --checkpoint mpii2d.pt --config configs/mpii/….yaml --protocol mpii_pckh --flip-test
+    ipr eval --checkpoint best.pt --protocol coco_ap     # also writes eval_results_coco.json
 """
 
 from __future__ import annotations
@@ -24,10 +26,14 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--checkpoint", required=True, metavar="CKPT", help="checkpoint file (.pt)")
     p.add_argument("--config", default=None, metavar="FILE", help="YAML recipe naming the test data")
     p.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="dotted config overrides")
-    p.add_argument("--protocol", default=None, help="h36m_p1, h36m_p2, h36m_challenge or synthmocap")
+    p.add_argument("--protocol", default=None,
+                   help="h36m_p1, h36m_p2, h36m_challenge, synthmocap (3D), mpii_pckh or coco_ap (2D); "
+                   "default: eval.protocol")  # fmt: skip
     p.add_argument("--flip-test", action=argparse.BooleanOptionalAction, default=None,
                    help="average with the mirrored crop's prediction (default: eval.flip_test)")  # fmt: skip
-    p.add_argument("--boxes", default="gt", metavar="gt|tight|FILE", help="person boxes (default: gt)")
+    p.add_argument("--boxes", default=None, metavar="gt|tight|FILE",
+                   help="person boxes, overriding data.<split>[i].box and data.box_source "
+                   "(default: the config's)")  # fmt: skip
     p.add_argument("--ensemble", nargs="+", default=[], metavar="CKPT", help="more checkpoints to average with")
     p.add_argument("--root-depth", choices=("gt", "solve"), default=None,
                    help="camera-space root: ground-truth depth (paper) or solved from intrinsics")  # fmt: skip
@@ -80,5 +86,12 @@ def run(args: argparse.Namespace) -> int:
         title=ckpt_path.name,
     )
     print(format_result(res))
-    print(f"wrote {out / 'eval.json'}" + ("" if args.no_report else f" and {out / 'report.png'}"))
+    from integral_pose.engine.evaluator import COCO_RESULTS_FILE
+
+    written = [out / "eval.json"]
+    if res["protocol"] == "coco_ap":
+        written.append(out / COCO_RESULTS_FILE)
+    if not args.no_report:
+        written.append(out / "report.png")
+    print("wrote " + ", ".join(str(w) for w in written))
     return 0

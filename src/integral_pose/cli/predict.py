@@ -72,8 +72,10 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     o.add_argument("--save-video", metavar="OUT.mp4", help="an mp4 of the side-by-side pictures")
     o.add_argument("--viewer", metavar="OUT.html", help="a self-contained HTML 3D viewer with a frame slider")
     o.add_argument(
-        "--min-score", type=float, default=0.2, help="joints whose confidence (0 to 1) is below this are drawn hollow "
-        "(default 0.2)"
+        "--min-score",
+        type=float,
+        default=0.2,
+        help="joints whose confidence (0 to 1) is below this are drawn hollow (default 0.2)",
     )
     o.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)

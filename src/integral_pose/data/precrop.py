@@ -4,8 +4,8 @@ For every record, the square around the box centre with side ``margin × max(box
 ``(1 + 0.25) · √2`` — room for the largest scale augmentation at any rotation) is cut out of the image (clipped
 to it), optionally downscaled so its longer side is at most ``max_side`` px, and written as a JPEG. The new
 table's 2D quantities are mapped by the same isotropic pixel transform ``u' = k·(u − x0)`` (box, joints_2d,
-principal point; focal length × k), so 3D labels, projections and every crop the training pipeline takes are
-unchanged — the crop a sample gets from the cache equals the one from the full image up to resampling.
+principal point; focal length and head size × k), so 3D labels, projections and every crop the training pipeline
+takes are unchanged — the crop a sample gets from the cache equals the one from the full image up to resampling.
 """
 
 from __future__ import annotations
@@ -78,6 +78,7 @@ def precrop_records(
     j2d = records.joints_2d.astype(np.float64).copy()
     cam_f = records.cam_f.astype(np.float64).copy()
     cam_c = records.cam_c.astype(np.float64).copy()
+    head = records.head_size.astype(np.float64).copy()  # NaN stays NaN
     for i in range(n):
         wh = (int(records.image_size[i, 0]), int(records.image_size[i, 1]))
         try:
@@ -104,6 +105,7 @@ def precrop_records(
         box[i, :2] = box[i, :2] * a + b  # the box corner moves like a point; its size scales by a
         box[i, 2:] *= a
         j2d[i] = j2d[i] * a + b
+        head[i] *= k
         if (cam_f[i] > 0).all():
             cam_f[i] *= a
             cam_c[i] = cam_c[i] * a + b
@@ -128,5 +130,6 @@ def precrop_records(
         joints_2d=j2d.astype(np.float32),
         cam_f=cam_f.astype(np.float32),
         cam_c=cam_c.astype(np.float32),
+        head_size=head.astype(np.float32),
     )
     return PoseRecords(header=header, **cols)

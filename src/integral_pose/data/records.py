@@ -23,6 +23,7 @@ action            (N,) StringDT action name (SynthMocap: motion clip name)
 subaction         (N,) int32    sub-action / trial index
 camera_id         (N,) StringDT camera identifier
 frame             (N,) int32    frame index within the video/clip (0-based)
+head_size         (N,) f32      optional: MPII PCKh normaliser, 0.6 × head-box diagonal in px (NaN = unknown)
 ================  ============  ======================================================================
 
 Header (JSON, stored inside the ``.npz``): ``format_version``, ``dataset``, ``split``, ``joint_set``
@@ -33,9 +34,14 @@ String columns are NumPy ``StringDType`` arrays (variable width: comparisons, in
 ``str()`` behave as for ``str`` arrays, at a fraction of the memory of fixed-width unicode). Arrays of ``str``
 passed to the constructor are converted; ``joints_vis`` is cast to ``uint8`` after its 0/1 values are checked.
 
+Optional columns (added to format 2 without a version change; files written before them load with the
+"unknown" value): ``head_size`` (NaN). Optional header ``meta`` keys read by the evaluation: ``coco_gt`` (the COCO
+keypoint annotation file the rows came from; a relative path is relative to the image root), with COCO rows
+carrying the image id in ``subaction`` and the annotation id in ``frame``.
+
 On disk (format 2) the ``.npz`` holds, besides ``__header__``:
 
-* the numeric columns as they are in memory (``joints_vis`` as ``uint8``);
+* the numeric columns as they are in memory (``joints_vis`` as ``uint8``; the optional ``head_size`` too);
 * ``image_path`` as ``image_path_utf8`` (uint8, all UTF-8 bytes back to back) + ``image_path_len`` (int64 byte
   length of each path);
 * ``subject``, ``action``, ``camera_id`` dictionary-encoded: ``<name>_values_utf8`` + ``<name>_values_len``
@@ -93,6 +99,7 @@ _FLOAT_FIELDS = {
 _STR_FIELDS = ("image_path", "subject", "action", "camera_id")
 _INT_FIELDS = ("subaction", "frame")
 _CATEGORY_FIELDS = ("subject", "action", "camera_id")
+_OPTIONAL_FLOAT_FIELDS = ("head_size",)  # (N,) float32, NaN = unknown; absent from older files
 _CAMERA_FIELDS = ("cam_f", "cam_c", "cam_k", "cam_p", "cam_R", "cam_T")  # cam_table column order
 _CAMERA_WIDTH = 21  # floats per camera row of ``cam_table``
 _CHUNK = 1 << 16  # strings converted per batch (bounds the temporary Python objects)
@@ -187,12 +194,20 @@ class PoseRecords:
     subaction: np.ndarray
     camera_id: np.ndarray
     frame: np.ndarray
+    head_size: np.ndarray | None = None  # (N,) px; None → all NaN (unknown)
     base_dir: str = ""  # folder of the .npz this table came from ("" when built in memory)
 
     def __post_init__(self) -> None:
         where = f"records[{self.header.dataset}/{self.header.split}]"
         for name in _STR_FIELDS:
             setattr(self, name, as_string_column(getattr(self, name), f"{where}.{name}"))
+        for name in _OPTIONAL_FLOAT_FIELDS:
+            value = getattr(self, name)
+            if value is None:
+                n = self.image_path.shape[0] if self.image_path.ndim == 1 else 0
+                setattr(self, name, np.full(n, np.nan, dtype=np.float32))
+            elif isinstance(value, np.ndarray) and value.dtype != np.float32:
+                setattr(self, name, value.astype(np.float32))
         self.validate()
         if isinstance(self.joints_vis, np.ndarray) and self.joints_vis.dtype != np.uint8:
             self.joints_vis = self.joints_vis.astype(np.uint8)  # validate() checked the values are 0 or 1
@@ -219,6 +234,7 @@ class PoseRecords:
         subaction: np.ndarray | None = None,
         camera_id: Sequence[str] | np.ndarray | None = None,
         frame: np.ndarray | None = None,
+        head_size: np.ndarray | None = None,
     ) -> PoseRecords:
         """Build a table, filling optional columns with their "unknown" values and casting dtypes."""
         n = len(image_path)
@@ -264,6 +280,7 @@ class PoseRecords:
             subaction=ints(subaction),
             camera_id=strs(camera_id),
             frame=ints(frame),
+            head_size=None if head_size is None else np.asarray(head_size, dtype=np.float32),
         )
 
     # ------------------------------------------------------------------ checks and access
@@ -307,7 +324,7 @@ class PoseRecords:
             "joints_3d_cam": (n, j, 3),
             "joints_vis": (n, j),
             **{k: (n, *s) for k, s in _FLOAT_FIELDS.items()},
-            **{k: (n,) for k in _STR_FIELDS + _INT_FIELDS},
+            **{k: (n,) for k in _STR_FIELDS + _INT_FIELDS + _OPTIONAL_FLOAT_FIELDS},
         }
         for name, shape in expected.items():
             arr = getattr(self, name)
@@ -325,6 +342,10 @@ class PoseRecords:
             raise ValueError(f"{where}.box: record {i} has non-positive size {self.box[i].tolist()} (x, y, w, h)")
         if ((self.joints_vis != 0) & (self.joints_vis != 1)).any():
             raise ValueError(f"{where}.joints_vis: values must be 0 or 1")
+        bad_head = ~(np.isnan(self.head_size) | (np.isfinite(self.head_size) & (self.head_size > 0)))
+        if bad_head.any():
+            i = int(np.argmax(bad_head))
+            raise ValueError(f"{where}.head_size: record {i} has {float(self.head_size[i])}; expected > 0 px or NaN")
 
     def subset(self, index: np.ndarray | slice | Sequence[int]) -> PoseRecords:
         """A new table with the rows selected by ``index`` (integer array, boolean mask or slice)."""
@@ -490,6 +511,7 @@ def _encode_columns(records: PoseRecords) -> dict[str, np.ndarray]:
         "joints_vis": records.joints_vis.astype(np.uint8),
         "subaction": records.subaction,
         "frame": records.frame,
+        **{name: np.asarray(getattr(records, name), dtype=np.float32) for name in _OPTIONAL_FLOAT_FIELDS},
     }
     out["image_path_utf8"], out["image_path_len"] = encode_strings(as_string_column(records.image_path))
     for name in _CATEGORY_FIELDS:
@@ -525,6 +547,14 @@ def _decode_columns(data: dict[str, np.ndarray], where: str) -> dict[str, np.nda
     cols = {k: data[k] for k in plain}
     cols["image_path"] = decode_strings(data["image_path_utf8"], data["image_path_len"], f"{where}: image_path")
     n = int(cols["image_path"].shape[0])
+    for name in _OPTIONAL_FLOAT_FIELDS:  # absent from files written before the column existed: unknown
+        col = data.get(name)
+        if col is None:
+            cols[name] = np.full(n, np.nan, dtype=np.float32)
+        elif col.dtype != np.float32 or col.shape != (n,):
+            raise ValueError(f"{where}: member {name!r} must be ({n},) float32, got {col.dtype} {col.shape}")
+        else:
+            cols[name] = col
     for name in _CATEGORY_FIELDS:
         values = decode_strings(data[f"{name}_values_utf8"], data[f"{name}_values_len"], f"{where}: {name} values")
         cols[name] = values[_codes(data, f"{name}_codes", len(values), n, where)]

@@ -153,7 +153,6 @@ def save_checkpoint(
     def _sd(obj: Any) -> Any:
         return obj.state_dict() if hasattr(obj, "state_dict") else obj
 
-
     payload: dict[str, Any] = {
         "format": CHECKPOINT_FORMAT,
         "version": CHECKPOINT_VERSION,

@@ -348,37 +348,267 @@ def _actions(dataset: Any, source: np.ndarray, index: np.ndarray) -> np.ndarray:
     return np.asarray([str(parts[int(s)].records.action[int(i)]) for s, i in zip(source, index)])
 
 
-# ------------------------------------------------------------------------------------------------ full evaluation
-def _tight_boxes(joints_2d: np.ndarray, vis: np.ndarray, factor: float = 1.25) -> np.ndarray:
-    """Tight xywh boxes around the visible joints, grown ×``factor`` about their centre; (N, 4) px."""
-    out = np.zeros((joints_2d.shape[0], 4), dtype=np.float32)
-    for i, (j, v) in enumerate(zip(joints_2d, vis)):
-        pts = j[v > 0] if (v > 0).sum() >= 2 else j
-        lo, hi = pts.min(0), pts.max(0)
-        size = np.maximum(hi - lo, 1.0) * factor
-        ctr = 0.5 * (lo + hi)
-        out[i] = [ctr[0] - size[0] / 2, ctr[1] - size[1] / 2, size[0], size[1]]
+# ------------------------------------------------------------------------------------------------ 2D protocols
+COCO_RESULTS_FILE = "eval_results_coco.json"
+"""Name of the COCO results file ``ipr eval --protocol coco_ap`` writes next to ``eval.json``."""
+
+
+def to_joint_set(points: np.ndarray, source: str, target: str) -> tuple[np.ndarray, np.ndarray]:
+    """Re-order joints between joint sets through the :mod:`integral_pose.skeletons` mapping tables.
+
+    A direct table (``source → target``) is used when there is one, else the inverse of ``target → source``,
+    else the composition through Human3.6M-18 (e.g. ``h36m17 → h36m18 → mpii16``).
+
+    Args:
+        points: (..., J_source, D) joints in any unit.
+        source: joint set of ``points``.
+        target: wanted joint set.
+
+    Returns:
+        ``(out, valid)``: (..., J_target, D) float64 with NaN for joints ``source`` lacks, and (J_target,) bool.
+    """
+    from integral_pose.skeletons import get_skeleton, mapping
+
+    x = np.asarray(points, dtype=np.float64)
+    n_src, n_tgt = get_skeleton(source).num_joints, get_skeleton(target).num_joints
+    if x.ndim < 2 or x.shape[-2] != n_src:
+        raise ValueError(f"points: expected shape (..., {n_src}, D) for joint set {source!r}, got {x.shape}")
+    if source == target:
+        return x.copy(), np.ones(n_tgt, dtype=bool)
+    try:
+        table = mapping(source, target)  # for each target joint, its source index (-1 = missing)
+    except ValueError:
+        try:
+            inverse = mapping(target, source)  # for each source joint, its target index
+        except ValueError:
+            if "h36m18" in (source, target):
+                raise
+            mid, ok_mid = to_joint_set(x, source, "h36m18")
+            out, ok = to_joint_set(mid, "h36m18", target)
+            ok_mid_t, _ = to_joint_set(ok_mid[:, None].astype(np.float64), "h36m18", target)
+            return out, ok & (np.nan_to_num(ok_mid_t[:, 0]) > 0)
+        table = np.full(n_tgt, -1, dtype=np.int64)
+        for s_idx, t_idx in enumerate(inverse.tolist()):
+            if t_idx >= 0:
+                table[t_idx] = s_idx
+    valid = table >= 0
+    out = np.where(valid[:, None], x[..., np.where(valid, table, 0), :], np.nan)
+    return out, valid
+
+
+def _map_gt(joints: np.ndarray, vis: np.ndarray, source: str, target: str) -> tuple[np.ndarray, np.ndarray]:
+    """Ground truth into ``target``: joints (N, J_t, 2) (zeros where missing) and visibility (N, J_t) 0/1."""
+    j, ok = to_joint_set(joints, source, target)
+    v, _ = to_joint_set(np.asarray(vis, dtype=np.float64)[..., None], source, target)
+    visible = (np.nan_to_num(v[..., 0]) > 0) & ok
+    return np.nan_to_num(j), visible.astype(np.float64)
+
+
+def score_pckh(
+    uv: np.ndarray,
+    joint_set: str,
+    gt_2d: np.ndarray,
+    gt_vis: np.ndarray,
+    gt_joint_set: str,
+    head_size: np.ndarray,
+) -> dict[str, Any]:
+    """MPII PCKh of image-space predictions.
+
+    Predictions and ground truth are mapped to MPII-16. Joints the model's joint set lacks count as misses
+    wherever the ground truth labels them (listed in ``missing_joints``); pelvis and thorax are reported per
+    joint but left out of the mean, as the MPII tool.
+
+    Args:
+        uv: (N, J, 2) predicted joints, image px, in ``joint_set``.
+        joint_set: the model's joint set.
+        gt_2d: (N, J_gt, 2) ground-truth joints, image px, in ``gt_joint_set``.
+        gt_vis: (N, J_gt) ground-truth visibility.
+        gt_joint_set: the records' joint set.
+        head_size: (N,) PCKh normaliser px (0.6 × head-box diagonal).
+
+    Returns:
+        See :func:`integral_pose.eval.pckh.pckh_summary`, plus ``missing_joints``.
+    """
+    from integral_pose.eval.pckh import pckh_summary
+    from integral_pose.skeletons import MPII_16
+
+    pred, valid = to_joint_set(uv, joint_set, "mpii16")
+    gt, vis = _map_gt(gt_2d, gt_vis, gt_joint_set, "mpii16")
+    out = pckh_summary(pred, gt, vis, head_size, pred_valid=valid)
+    out["missing_joints"] = [MPII_16.joint_names[k] for k in np.flatnonzero(~valid)]
     return out
 
 
-def _load_box_file(path: str, n: int) -> np.ndarray:
-    p = Path(path)
-    if not p.is_file():
-        raise FileNotFoundError(f"--boxes: box file not found: {p}")
-    if p.suffix == ".npy":
-        boxes = np.load(p, allow_pickle=False)
-    elif p.suffix == ".json":
-        boxes = np.asarray(json.loads(p.read_text()), dtype=np.float64)
-    else:
-        raise ValueError(f"--boxes: expected 'gt', 'tight', or a .npy/.json file of (N, 4) xywh boxes, got {p}")
-    if boxes.shape != (n, 4):
-        raise ValueError(f"--boxes: {p} holds shape {boxes.shape}, expected ({n}, 4) (one xywh box per record)")
-    if not np.isfinite(boxes).all() or (boxes[:, 2:] <= 0).any():
-        raise ValueError(f"--boxes: {p} has non-finite boxes or boxes with non-positive size")
-    return boxes.astype(np.float32)
+def coco_keypoints(uv: np.ndarray, joint_set: str) -> np.ndarray:
+    """COCO-17 result keypoints (N, 17, 3): x, y px and a visibility/score column.
+
+    Keypoints the model predicts get 1; those its joint set lacks (a Human3.6M model has no eyes or ears) get 0
+    and are placed by :func:`integral_pose.eval.coco_ap.fill_missing_keypoints` (at the nose), because COCOeval
+    scores every labelled ground-truth keypoint whatever the result's flag says.
+    """
+    from integral_pose.eval.coco_ap import fill_missing_keypoints
+
+    kp, valid = to_joint_set(uv, joint_set, "coco17")
+    flag = np.broadcast_to(valid.astype(np.float64), kp.shape[:2])[..., None]
+    return np.concatenate([fill_missing_keypoints(kp), flag], axis=-1)
 
 
-def build_test_dataset(cfg: Any, split: str = "test", protocol: str | None = None, boxes: str = "gt",
+def coco_results(uv: np.ndarray, joint_set: str, image_ids: np.ndarray, scores: np.ndarray | None = None
+                 ) -> list[dict[str, Any]]:  # fmt: skip
+    """COCO keypoint results (``image_id``, ``category_id`` 1, 51 keypoint numbers, ``score``).
+
+    Args:
+        uv: (N, J, 2) predicted joints in the original image's px, in ``joint_set``.
+        joint_set: the model's joint set.
+        image_ids: (N,) COCO image id per person.
+        scores: (N,) person scores; default 1.0 each (each person is predicted in its own ground-truth or given
+            box, so there is no detection score to rank by).
+    """
+    from integral_pose.eval.coco_ap import predictions_to_coco
+
+    n = np.asarray(uv).shape[0]
+    return predictions_to_coco(image_ids, coco_keypoints(uv, joint_set), np.ones(n) if scores is None else scores)
+
+
+def score_coco(results: Sequence[dict[str, Any]], gt: str | os.PathLike[str] | dict[str, Any],
+               image_ids: Sequence[int] | np.ndarray) -> dict[str, float]:  # fmt: skip
+    """COCOeval keypoint AP/AR (pycocotools) of ``results`` on the evaluated images of ``gt``."""
+    from integral_pose.eval.coco_ap import coco_keypoint_ap
+
+    gt_arg = gt if isinstance(gt, dict) else Path(gt)
+    return coco_keypoint_ap(gt_arg, results, image_ids=sorted({int(i) for i in np.asarray(image_ids).tolist()}))
+
+
+def _records_where(specs: Sequence[Any], split: str, src: int) -> str:
+    return f"data.{split}[{src}].records ({specs[src].records})"
+
+
+def coco_gt_path(records: Any, where: str) -> Path:
+    """The COCO annotation file linked to a records table (``header.meta["coco_gt"]``, relative to its image root).
+
+    Raises:
+        ValueError: the table carries no link (written before it existed, or not from COCO).
+        FileNotFoundError: the linked file is gone.
+    """
+    link = records.header.meta.get("coco_gt")
+    if not link:
+        raise ValueError(
+            f"{where}: the records carry no link to the COCO ground truth (header meta 'coco_gt'); re-run "
+            "`ipr data prepare coco --root … --split … --out …` to rebuild the table"
+        )
+    path = Path(link)
+    if not path.is_absolute():
+        path = records.root_dir / path
+    if not path.is_file():
+        raise FileNotFoundError(f"{where}: the COCO annotation file the records link to is missing: {path}")
+    return path
+
+
+def _check_original_pixels(records: Any, where: str) -> None:
+    if "precrop" in records.header.meta:
+        raise ValueError(
+            f"{where}: a pre-cropped table's pixels are not the original images'; evaluate 2D protocols on the "
+            "table the crops were made from"
+        )
+
+
+def score_2d(pred: dict[str, np.ndarray], dataset: Any, cfg: Any, protocol: str, specs: Sequence[Any],
+             split: str = "test", out_dir: str | os.PathLike[str] | None = None) -> dict[str, Any]:  # fmt: skip
+    """Score :func:`predict` output with a 2D protocol (``mpii_pckh`` or ``coco_ap``).
+
+    Predictions are taken in the original image's px (the decoded ``uv``: the crop's inverse affine applied to
+    the network's output) and mapped from ``cfg.model.joint_set`` to MPII-16 / COCO-17. For ``coco_ap`` the
+    results file (:data:`COCO_RESULTS_FILE`, every person scored 1.0) is written atomically into ``out_dir``
+    when given and scored with pycocotools' COCOeval on the evaluated images.
+
+    Args:
+        pred: the dict returned by :func:`predict`.
+        dataset: the dataset predicted on.
+        cfg: the run config.
+        protocol: ``"mpii_pckh"`` or ``"coco_ap"``.
+        specs: the ``data.<split>`` entries, in the dataset's part order (for error messages).
+        split: ``"test"`` or ``"val"``.
+        out_dir: folder for the COCO results file (``None``: not written).
+
+    Returns:
+        MPII: ``pckh``, ``pckh_0.1``, ``groups``, ``per_joint`` … (fractions); COCO: ``ap`` and ``coco`` (the ten
+        COCOeval numbers), ``per_joint`` (mean OKS term per keypoint), ``mean_oks``; both with ``num_samples``,
+        ``missing_joints`` and per-sample ``samples`` (``score`` in [0, 1], higher is better).
+    """
+    parts = getattr(dataset, "datasets", [dataset])
+    src = pred["source"].astype(np.int64)
+    idx = pred["index"].astype(np.int64)
+    for s in np.unique(src).tolist():
+        _check_original_pixels(parts[s].records, _records_where(specs, split, s))
+    joint_set = cfg.model.joint_set
+    res: dict[str, Any] = {"num_samples": int(src.shape[0])}
+    if protocol == "mpii_pckh":
+        gt_set = parts[0].records.header.joint_set
+        head = np.array([parts[s].records.head_size[i] for s, i in zip(src, idx)], dtype=np.float64)
+        bad = ~(np.isfinite(head) & (head > 0))
+        if bad.any():
+            s = int(src[np.argmax(bad)])
+            raise ValueError(
+                f"{_records_where(specs, split, s)}: {int(bad.sum())} of {bad.size} samples have no MPII head size "
+                "(records column 'head_size'); re-run `ipr data prepare mpii --split valid …` with "
+                "annot/gt_valid.mat next to the annotation file (or give each entry a 'headbox' [x1, y1, x2, y2])"
+            )
+        out = score_pckh(pred["uv"], joint_set, pred["joints_2d"], pred["joints_vis"], gt_set, head)
+        per_sample = out.pop("per_sample")
+        res.update(out)
+        res["samples"] = {"index": idx.tolist(), "source": src.tolist(), "score": per_sample.tolist()}
+        return res
+    if protocol != "coco_ap":
+        raise ValueError(f"protocol: expected 'mpii_pckh' or 'coco_ap' for 2D scoring, got {protocol!r}")
+    from integral_pose.eval.coco_ap import keypoint_similarity
+
+    gts = {coco_gt_path(parts[s].records, _records_where(specs, split, s)) for s in np.unique(src).tolist()}
+    if len(gts) != 1:
+        raise ValueError(f"coco_ap: the evaluated datasets link to different annotation files {sorted(map(str, gts))}")
+    gt_path = gts.pop()
+    gt_data = json.loads(gt_path.read_text(encoding="utf-8"))
+    image_ids = np.array([parts[s].records.subaction[i] for s, i in zip(src, idx)], dtype=np.int64)
+    ann_ids = np.array([parts[s].records.frame[i] for s, i in zip(src, idx)], dtype=np.int64)
+    anns = {int(a["id"]): a for a in gt_data.get("annotations", []) if "id" in a}
+    missing = [int(a) for a in ann_ids.tolist() if a not in anns]
+    if missing:
+        raise ValueError(
+            f"{gt_path}: annotation id(s) {missing[:5]} of the records are not in the file; the records and the "
+            "annotation file are out of step (re-run `ipr data prepare coco`)"
+        )
+    results = coco_results(pred["uv"], joint_set, image_ids)
+    if out_dir is not None:
+        write_json_atomic(Path(out_dir) / COCO_RESULTS_FILE, results)
+    stats = score_coco(results, gt_data, image_ids)
+    gt_kp = np.array([anns[int(a)]["keypoints"] for a in ann_ids.tolist()], dtype=np.float64).reshape(-1, 17, 3)
+    area = np.array([float(anns[int(a)].get("area", 0.0)) for a in ann_ids.tolist()])
+    area = np.where(area > 0, area, 1.0)
+    sim = keypoint_similarity(np.asarray([r["keypoints"] for r in results]).reshape(-1, 17, 3)[..., :2],
+                              gt_kp[..., :2], gt_kp[..., 2], area)  # fmt: skip
+    labelled = ~np.isnan(sim)
+    oks = np.where(labelled.any(1), np.nansum(sim, 1) / np.maximum(labelled.sum(1), 1), np.nan)
+    from integral_pose.skeletons import COCO_17
+
+    _, valid = to_joint_set(pred["uv"], joint_set, "coco17")
+    res.update(
+        {
+            "ap": stats["AP"],
+            "coco": stats,
+            "mean_oks": float(np.nanmean(oks)) if labelled.any() else float("nan"),
+            "per_joint": {
+                COCO_17.joint_names[k]: float(np.nanmean(sim[:, k])) for k in range(17) if labelled[:, k].any()
+            },
+            "missing_joints": [COCO_17.joint_names[k] for k in np.flatnonzero(~valid)],
+            "annotation_file": str(gt_path),
+            "score_rule": "1.0 per person (ground-truth or given boxes: no detection score)",
+            "samples": {"index": idx.tolist(), "source": src.tolist(), "score": oks.tolist()},
+        }
+    )
+    return res
+
+
+# ------------------------------------------------------------------------------------------------ full evaluation
+def build_test_dataset(cfg: Any, split: str = "test", protocol: str | None = None, boxes: str | None = None,
                        max_samples: int | None = None) -> Any:  # fmt: skip
     """The test-time dataset of ``data.test`` (or ``data.val``) restricted to the protocol's samples.
 
@@ -387,35 +617,31 @@ def build_test_dataset(cfg: Any, split: str = "test", protocol: str | None = Non
         split: ``"test"`` or ``"val"``.
         protocol: protocol name (default ``cfg.eval.protocol``); Human3.6M protocols keep their subjects and
             every 64th frame.
-        boxes: ``"gt"`` (the records' boxes), ``"tight"`` (around the visible joints ×1.25) or a ``.npy``/``.json``
-            file of (N, 4) xywh boxes in record order (single test dataset only).
+        boxes: overrides the config's box source (``data.<split>[i].box``, else ``data.box_source``): ``"gt"``
+            (the records' boxes), ``"tight"`` (around the visible joints ×1.25) or a ``.npy``/``.json`` file of
+            (N, 4) xywh boxes in record order (single test dataset only). ``None`` = the config's.
         max_samples: keep at most this many samples per dataset (evenly spaced).
     """
     from integral_pose.data.dataset import ConcatPoseDataset
-    from integral_pose.data.records import load_records
-    from integral_pose.engine.trainer import make_pose_dataset
+    from integral_pose.engine.trainer import load_split_records, make_pose_dataset
     from integral_pose.eval.protocols import get_protocol, select
 
     specs = cfg.data.test if split == "test" else cfg.data.val
+    split = "test" if split == "test" else "val"
     if not specs:
         raise ValueError(f"data.{split}: no dataset configured to evaluate on")
+    if boxes not in (None, "gt", "tight") and len(specs) > 1:
+        raise ValueError("--boxes FILE: supported with a single test dataset only")
     proto = get_protocol(protocol or cfg.eval.protocol)
     parts = []
     for i, spec in enumerate(specs):
-        path = Path(spec.records)
-        if not path.is_file():
-            raise FileNotFoundError(f"data.{split}[{i}].records: file not found: {path}")
-        rec = load_records(path)
-        if boxes == "tight":
-            rec.box = _tight_boxes(rec.joints_2d, rec.joints_vis)
-        elif boxes != "gt":
-            if len(specs) > 1:
-                raise ValueError("--boxes FILE: supported with a single test dataset only")
-            rec.box = _load_box_file(boxes, len(rec))
+        rec = load_split_records(cfg, split, i, box_override=boxes, check_joint_set=False)
         if proto.dataset == spec.kind:
             keep = select(proto, rec.subject, rec.frame)
             if keep.size == 0:
-                raise ValueError(f"protocol {proto.name}: no sample of {path} matches (subjects {proto.subjects})")
+                raise ValueError(
+                    f"protocol {proto.name}: no sample of {spec.records} matches (subjects {proto.subjects})"
+                )
             rec = rec.subset(keep)
         if max_samples is not None and len(rec) > max_samples:
             rec = rec.subset(np.linspace(0, len(rec) - 1, max_samples).round().astype(np.int64))
@@ -464,13 +690,16 @@ def evaluate(
     split: str = "test",
     protocol: str | None = None,
     flip_test: bool | None = None,
-    boxes: str = "gt",
+    boxes: str | None = None,
     device: str = "cpu",
     max_samples: int | None = None,
     report: bool = True,
     title: str = "",
 ) -> dict[str, Any]:
     """Evaluate one checkpoint (or an ensemble) and write ``eval.json`` and ``report.png`` into ``out_dir``.
+
+    3D protocols are scored in camera space (:func:`score_3d`); the 2D protocols ``mpii_pckh`` and ``coco_ap``
+    in the original image's pixels (:func:`score_2d`, which also writes :data:`COCO_RESULTS_FILE` for COCO).
 
     Args:
         cfg: the config whose ``data``/``eval`` sections say what to evaluate on (the model is rebuilt from each
@@ -480,7 +709,7 @@ def evaluate(
         split: ``"test"`` or ``"val"``.
         protocol: overrides ``cfg.eval.protocol``.
         flip_test: overrides ``cfg.eval.flip_test``.
-        boxes: see :func:`build_test_dataset`.
+        boxes: box source overriding the config's (see :func:`build_test_dataset`); ``None`` = the config's.
         device: torch device string.
         max_samples: evaluate at most this many samples per dataset.
         report: draw the PNG report (needs matplotlib).
@@ -497,11 +726,6 @@ def evaluate(
     if not checkpoints:
         raise ValueError("checkpoints: expected at least one checkpoint path")
     proto = get_protocol(protocol or cfg.eval.protocol)
-    if proto.kind != "3d":
-        raise ValueError(
-            f"protocol {proto.name}: 2D protocols are scored by their own tools (integral_pose.eval.pckh / "
-            "coco_ap); `ipr eval` covers the 3D protocols h36m_p1, h36m_p2, h36m_challenge and synthmocap"
-        )
     flip = cfg.eval.flip_test if flip_test is None else bool(flip_test)
     if proto.bone_rescale_mm and cfg.eval.bone_length_rescale is None:
         import dataclasses
@@ -526,6 +750,29 @@ def evaluate(
     cfg = dataclasses.replace(cfg, model=model_cfg)
     dataset = build_test_dataset(cfg, split, proto.name, boxes, max_samples)
     pred = predict(models, dataset, cfg, device=device, flip_test=flip)
+    specs = cfg.data.test if split == "test" else cfg.data.val
+    box_sources = [boxes if boxes is not None else cfg.data.box_for(s) for s in specs]
+    if proto.kind == "2d":
+        res2 = score_2d(pred, dataset, cfg, proto.name, specs, "test" if split == "test" else "val", out_dir)
+        res = {
+            "protocol": proto.name,
+            "protocol_title": proto.title,
+            "headline": proto.headline,
+            "kind": "2d",
+            "flip_test": flip,
+            "checkpoints": [str(p) for p in checkpoints],
+            "arch": model_cfg.arch,
+            "joint_set": cfg.model.joint_set,
+            "split": split,
+            "boxes": box_sources[0] if len(set(box_sources)) == 1 else box_sources,
+            **res2,
+        }
+        if out_dir is not None:
+            out = Path(out_dir)
+            write_json_atomic(out / "eval.json", res)
+            if report:
+                _write_report_2d(out / "report.png", dataset, pred, res, cfg, title)
+        return res
     res = score_3d(pred, dataset, cfg, detail=True)
     res = {
         "protocol": proto.name,
@@ -537,7 +784,7 @@ def evaluate(
         "checkpoints": [str(p) for p in checkpoints],
         "arch": model_cfg.arch,
         "split": split,
-        "boxes": boxes,
+        "boxes": box_sources[0] if len(set(box_sources)) == 1 else box_sources,
         **res,
     }  # fmt: skip
     if out_dir is not None:
@@ -556,8 +803,47 @@ def evaluate(
     return res
 
 
+def _write_report_2d(path: Path, dataset: Any, pred: dict[str, np.ndarray], res: dict[str, Any], cfg: Any,
+                     title: str) -> None:  # fmt: skip
+    """The 2D report: per-joint bars and the best / median / worst samples with the 2D overlay."""
+    from integral_pose.data.codec import IMAGENET_MEAN, normalized_to_patch
+    from integral_pose.geometry.affine import apply_affine
+    from integral_pose.skeletons import get_skeleton
+    from integral_pose.viz.report import ReportSample, pick_best_median_worst, write_eval_report_2d
+
+    target = "mpii16" if res["protocol"] == "mpii_pckh" else "coco17"
+    sk = get_skeleton(target)
+    parts = getattr(dataset, "datasets", [dataset])
+    scores = np.asarray(res["samples"]["score"], dtype=np.float64)
+    finite = np.flatnonzero(np.isfinite(scores))
+    mean = np.asarray(cfg.data.mean or IMAGENET_MEAN, dtype=np.float32).reshape(3, 1, 1)
+    std = np.asarray(cfg.data.std, dtype=np.float32).reshape(3, 1, 1)
+    patch = (cfg.data.patch_width, cfg.data.patch_height)
+    samples = []
+    if finite.size:
+        unit = "PCKh@0.5" if target == "mpii16" else "OKS"
+        shown: set[int] = set()
+        for label, pos in pick_best_median_worst(1.0 - scores[finite]):
+            k = int(finite[pos])
+            if k in shown:  # fewer than three samples
+                continue
+            shown.add(k)
+            src, idx = int(pred["source"][k]), int(pred["index"][k])
+            item = parts[src][idx]
+            img = (item["image"].numpy() * std + mean).clip(0, 255).astype(np.uint8).transpose(1, 2, 0)
+            gt_patch = apply_affine(item["joints_2d"].numpy().astype(np.float64), item["affine"].numpy())
+            gt2, gv = _map_gt(gt_patch, item["joints_vis"].numpy(), parts[src].records.header.joint_set, target)
+            gt2 = np.where(gv[:, None] > 0, gt2, np.nan)
+            pr2, _ = to_joint_set(normalized_to_patch(pred["coords"][k], patch), cfg.model.joint_set, target)
+            samples.append(ReportSample(f"{label}: {unit} {scores[k]:.2f}", np.ascontiguousarray(img), pr2, gt2,
+                                        np.zeros((0, 3)), np.zeros((0, 3))))  # fmt: skip
+    write_eval_report_2d(path, res, samples, sk.edges, sk.joint_names, title)
+
+
 def format_result(res: dict[str, Any]) -> str:
     """A short text table of an :func:`evaluate` result."""
+    if res.get("kind") == "2d":
+        return _format_result_2d(res)
     lines = [
         f"{res['protocol_title']}: {res['num_samples']} samples, flip test {'on' if res['flip_test'] else 'off'}",
         f"  camera space: {res['camera_space']}",
@@ -572,4 +858,24 @@ def format_result(res: dict[str, Any]) -> str:
         lines.append(f"  {'action'.ljust(width)}  MPJPE  PA-MPJPE")
         for a, v in res["per_action"].items():
             lines.append(f"  {a.ljust(width)}  {v:5.1f}  {res['per_action_pa'][a]:8.1f}")
+    return "\n".join(lines)
+
+
+def _format_result_2d(res: dict[str, Any]) -> str:
+    lines = [f"{res['protocol_title']}: {res['num_samples']} samples, flip test {'on' if res['flip_test'] else 'off'}"]
+    if res["protocol"] == "mpii_pckh":
+        lines.append(f"  PCKh@0.5 {100 * res['pckh']:.1f} % | PCKh@0.1 {100 * res['pckh_0.1']:.1f} % "
+                     "(mean without pelvis and thorax)")  # fmt: skip
+        names = list(res["groups"])
+        lines.append("  " + " ".join(f"{n:>8}" for n in names))
+        lines.append("  " + " ".join(f"{100 * res['groups'][n]:8.1f}" for n in names))
+    else:
+        c = res["coco"]
+        cells = [
+            f"{k} {100 * c[k]:.1f}" if c[k] >= 0 else f"{k} n/a" for k in ("AP", "AP50", "AP75", "APm", "APl", "AR")
+        ]
+        lines.append("  " + " | ".join(cells))
+        lines.append(f"  mean OKS {res['mean_oks']:.3f}; person score: {res['score_rule']}")
+    if res.get("missing_joints"):
+        lines.append(f"  joints the model does not predict: {', '.join(res['missing_joints'])}")
     return "\n".join(lines)

@@ -20,6 +20,7 @@ One call, :func:`train`, does the whole run:
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import time
@@ -38,6 +39,7 @@ __all__ = [
     "GuardedDataset",
     "NonFiniteLossError",
     "TrainResult",
+    "apply_box_source",
     "build_eval_dataset",
     "build_model_for",
     "build_optimizer",
@@ -46,7 +48,11 @@ __all__ = [
     "collate_guarded",
     "compute_loss",
     "find_resume_checkpoint",
+    "load_box_file",
+    "load_split_records",
+    "make_pose_dataset",
     "outputs_to_coords",
+    "tight_boxes",
     "train",
 ]
 
@@ -164,24 +170,121 @@ def make_pose_dataset(records: Any, cfg: Any, spec: Any, augment: Any = None) ->
     )
 
 
-def _load_split(cfg: Any, specs: Sequence[Any], augment: Any, split: str) -> list[Any]:
+TIGHT_BOX_FACTOR = 1.25
+"""Growth of the tight box around the visible joints (box source ``tight``)."""
+
+
+def tight_boxes(joints_2d: np.ndarray, vis: np.ndarray, fallback: np.ndarray,
+                factor: float = TIGHT_BOX_FACTOR) -> np.ndarray:  # fmt: skip
+    """Tight xywh boxes (N, 4) px around each sample's visible joints, grown ×``factor`` about their centre.
+
+    Samples with fewer than two visible joints cannot be bounded and keep their ``fallback`` box.
+
+    Args:
+        joints_2d: (N, J, 2) joints, image px.
+        vis: (N, J) visibility (> 0 = visible).
+        fallback: (N, 4) boxes used where a tight box is undefined.
+        factor: growth factor (1.25, as the datasets' own boxes).
+    """
+    from integral_pose.data.sources.common import tight_box
+
+    j = np.asarray(joints_2d, dtype=np.float64)
+    v = np.asarray(vis) > 0
+    out = np.asarray(fallback, dtype=np.float64).copy()
+    if out.shape != (j.shape[0], 4):
+        raise ValueError(f"fallback: expected shape ({j.shape[0]}, 4), got {out.shape}")
+    ok = v.sum(axis=1) >= 2
+    if ok.any():
+        out[ok] = tight_box(j[ok], v[ok], factor)
+    return out.astype(np.float32)
+
+
+def load_box_file(path: str | os.PathLike[str], n: int, where: str) -> np.ndarray:
+    """Read a box file: a ``.npy`` or ``.json`` array of (N, 4) x, y, w, h px boxes, one per record in order.
+
+    Args:
+        path: the file.
+        n: number of records the boxes must cover.
+        where: the option naming the file in errors (``--boxes``, ``data.test[0].box`` …).
+    """
+    p = Path(path)
+    if p.suffix not in (".npy", ".json"):
+        raise ValueError(
+            f"{where}: expected 'gt', 'tight' or a .npy/.json file of (N, 4) xywh boxes, got {str(path)!r}"
+        )
+    if not p.is_file():
+        raise FileNotFoundError(f"{where}: box file not found: {p}")
+    try:
+        boxes = np.load(p, allow_pickle=False) if p.suffix == ".npy" else np.asarray(json.loads(p.read_text()), float)
+    except (ValueError, OSError, TypeError) as exc:
+        raise ValueError(f"{where}: {p} is not a readable (N, 4) box array ({exc})") from None
+    if boxes.shape != (n, 4):
+        raise ValueError(f"{where}: {p} holds shape {boxes.shape}, expected ({n}, 4) (one xywh box per record)")
+    if not np.isfinite(boxes).all() or (boxes[:, 2:] <= 0).any():
+        raise ValueError(f"{where}: {p} has non-finite boxes or boxes with non-positive size")
+    return boxes.astype(np.float32)
+
+
+def apply_box_source(records: Any, source: str, where: str) -> Any:
+    """``records`` with the person boxes of ``source``: ``gt`` (unchanged), ``tight`` or a box file.
+
+    Args:
+        records: the table (not modified; a new table is returned when the boxes change).
+        source: ``"gt"`` (the records' own boxes), ``"tight"`` (:func:`tight_boxes`, ×1.25) or a path to a
+            ``.npy``/``.json`` file of (N, 4) xywh px boxes in record order (:func:`load_box_file`).
+        where: the config key or option the value came from, for errors.
+    """
+    if source == "gt":
+        return records
+    if source == "tight":
+        boxes = tight_boxes(records.joints_2d, records.joints_vis, records.box)
+    else:
+        boxes = load_box_file(source, len(records), where)
+    out = records.subset(slice(None))
+    out.box = boxes
+    out.validate()
+    return out
+
+
+def load_split_records(cfg: Any, split: str, i: int, box_override: str | None = None,
+                       check_joint_set: bool = True) -> Any:  # fmt: skip
+    """Load ``data.<split>[i]`` and apply its box source (the one place that maps the data config to records).
+
+    The box source is ``box_override`` (``ipr eval --boxes``) when given, else ``data.<split>[i].box``, else
+    ``data.box_source``.
+
+    Args:
+        cfg: the run config.
+        split: ``"train"``, ``"val"`` or ``"test"``.
+        i: index into ``data.<split>``.
+        box_override: a box source that wins over the config.
+        check_joint_set: require the records' joint set to equal ``model.joint_set``.
+    """
     from integral_pose.data.records import load_records
 
+    spec = getattr(cfg.data, split)[i]
+    path = Path(spec.records)
+    if not path.is_file():
+        raise FileNotFoundError(f"data.{split}[{i}].records: file not found: {path}")
+    records = load_records(path)
+    if check_joint_set and records.header.joint_set != cfg.model.joint_set:
+        raise ValueError(
+            f"data.{split}[{i}]: records joint set {records.header.joint_set!r} differs from "
+            f"model.joint_set {cfg.model.joint_set!r}"
+        )
+    if box_override is not None:
+        source, where = box_override, "--boxes"
+    elif spec.box is not None:
+        source, where = spec.box, f"data.{split}[{i}].box"
+    else:
+        source, where = cfg.data.box_source, "data.box_source"
+    return apply_box_source(records, source, where)
+
+
+def _load_split(cfg: Any, specs: Sequence[Any], augment: Any, split: str) -> list[Any]:
     if not specs:
         raise ValueError(f"data.{split}: expected at least one dataset, got none")
-    out = []
-    for i, spec in enumerate(specs):
-        path = Path(spec.records)
-        if not path.is_file():
-            raise FileNotFoundError(f"data.{split}[{i}].records: file not found: {path}")
-        records = load_records(path)
-        if records.header.joint_set != cfg.model.joint_set:
-            raise ValueError(
-                f"data.{split}[{i}]: records joint set {records.header.joint_set!r} differs from "
-                f"model.joint_set {cfg.model.joint_set!r}"
-            )
-        out.append(make_pose_dataset(records, cfg, spec, augment))
-    return out
+    return [make_pose_dataset(load_split_records(cfg, split, i), cfg, spec, augment) for i, spec in enumerate(specs)]
 
 
 def build_train_dataset(cfg: Any) -> tuple[Any, list[int], list[float], int]:

@@ -27,10 +27,92 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["COCO_STAT_NAMES", "coco_keypoint_ap", "predictions_to_coco"]
+__all__ = [
+    "COCO_SIGMAS",
+    "COCO_STAT_NAMES",
+    "coco_keypoint_ap",
+    "fill_missing_keypoints",
+    "keypoint_similarity",
+    "predictions_to_coco",
+]
 
 #: Names of ``COCOeval.stats`` for keypoints, in order.
 COCO_STAT_NAMES = ("AP", "AP50", "AP75", "APm", "APl", "AR", "AR50", "AR75", "ARm", "ARl")
+
+#: Per-keypoint OKS falloff constants σ of the COCO keypoint benchmark (COCO-17 order).
+COCO_SIGMAS = (
+    np.array([0.26, 0.25, 0.25, 0.35, 0.35, 0.79, 0.79, 0.72, 0.72, 0.62, 0.62, 1.07, 1.07, 0.87, 0.87, 0.89, 0.89])
+    / 10.0
+)
+
+
+def keypoint_similarity(pred: np.ndarray, gt: np.ndarray, vis: np.ndarray, area: np.ndarray) -> np.ndarray:
+    """Per-keypoint OKS terms ``exp(−d² / (2 · area · (2σ)²))`` of one prediction per ground-truth person.
+
+    The object keypoint similarity of COCO is the mean of these terms over the keypoints labelled in the
+    ground truth (``vis > 0``): ``np.nanmean(keypoint_similarity(...), axis=1)``.
+
+    Args:
+        pred: (N, 17, 2) predicted keypoints, px.
+        gt: (N, 17, 2) ground-truth keypoints, px.
+        vis: (N, 17) ground-truth labels (> 0 = labelled).
+        area: (N,) ground-truth segment area, px².
+
+    Returns:
+        (N, 17) similarities in [0, 1], NaN where the ground truth is unlabelled.
+    """
+    P = np.asarray(pred, dtype=np.float64)
+    G = np.asarray(gt, dtype=np.float64)
+    if G.ndim != 3 or G.shape[1:] != (17, 2) or P.shape != G.shape:
+        raise ValueError(f"pred, gt: expected matching shapes (N, 17, 2), got {P.shape} and {G.shape}")
+    v = np.asarray(vis)
+    a = np.asarray(area, dtype=np.float64)
+    if v.shape != G.shape[:2] or a.shape != G.shape[:1]:
+        raise ValueError(f"vis, area: expected shapes {G.shape[:2]} and {G.shape[:1]}, got {v.shape} and {a.shape}")
+    if not (np.isfinite(a) & (a > 0)).all():
+        raise ValueError("area: expected finite areas > 0 px²")
+    d2 = ((P - G) ** 2).sum(-1)
+    e = d2 / ((2.0 * COCO_SIGMAS) ** 2) / (a[:, None] + np.spacing(1)) / 2.0
+    return np.where(v > 0, np.exp(-e), np.nan)
+
+
+def fill_missing_keypoints(keypoints: np.ndarray) -> np.ndarray:
+    """Place keypoints a model cannot predict (NaN rows) at their nearest predicted COCO-17 ancestor.
+
+    COCO scores every keypoint labelled in the ground truth whatever the result's visibility flag says, so a
+    keypoint must have a position; the eyes and ears of a model without them go to the nose (the nearest joint
+    up the COCO tree ear → eye → nose that has a prediction), or to the mean of the predicted keypoints when no
+    ancestor has one.
+
+    Args:
+        keypoints: (N, 17, 2) px, NaN for keypoints without a prediction.
+
+    Returns:
+        (N, 17, 2) float64 without NaN (rows with no prediction at all are zeros).
+    """
+    from integral_pose.skeletons import COCO_17
+
+    k = np.array(keypoints, dtype=np.float64)
+    if k.ndim != 3 or k.shape[1:] != (17, 2):
+        raise ValueError(f"keypoints: expected shape (N, 17, 2), got {k.shape}")
+    missing = np.isnan(k).any(-1)
+    count = (~missing).sum(1)[:, None]
+    centre = np.where(missing[..., None], 0.0, k).sum(1) / np.maximum(count, 1)  # (N, 2); zeros if none
+    out = k.copy()
+    for j in range(17):
+        todo = missing[:, j]
+        if not todo.any():
+            continue
+        fill = np.broadcast_to(centre, (k.shape[0], 2)).copy()
+        found = np.zeros(k.shape[0], dtype=bool)
+        a = COCO_17.parents[j]
+        while a >= 0 and not found.all():
+            take = ~found & ~missing[:, a]
+            fill[take] = k[take, a]
+            found |= take
+            a = COCO_17.parents[a]
+        out[todo, j] = fill[todo]
+    return out
 
 
 def predictions_to_coco(

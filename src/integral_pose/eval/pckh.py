@@ -22,7 +22,7 @@ import numpy as np
 
 from integral_pose.skeletons import MPII_16
 
-__all__ = ["HEAD_SIZE_FACTOR", "MPII_PCKH_GROUPS", "head_sizes_from_boxes", "pckh"]
+__all__ = ["HEAD_SIZE_FACTOR", "MPII_PCKH_GROUPS", "head_sizes_from_boxes", "pckh", "pckh_summary"]
 
 #: The MPII head-size bias factor.
 HEAD_SIZE_FACTOR = 0.6
@@ -62,6 +62,7 @@ def pckh(
     vis: np.ndarray,
     head_sizes: np.ndarray,
     threshold: float = 0.5,
+    pred_valid: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """PCKh@``threshold`` on MPII-16.
 
@@ -71,6 +72,9 @@ def pckh(
         vis: (N, 16) 1 where the ground-truth joint is visible/annotated, else 0.
         head_sizes: (N,) head sizes px (already including the 0.6 factor; see :func:`head_sizes_from_boxes`).
         threshold: fraction of the head size (0.5 for PCKh@0.5).
+        pred_valid: (N, 16) or (16,) bool, False where the model has no prediction for the joint (e.g. a joint
+            its joint set lacks); such joints count as **incorrect** wherever the ground truth has them, and
+            their ``pred`` values (may be NaN) are ignored. Default: all valid.
 
     Returns:
         ``{"per_joint": (16,) PCKh in [0, 1] (NaN for joints never visible), "groups": {name: value},
@@ -84,8 +88,14 @@ def pckh(
         raise ValueError(f"gt: expected shape (N, {j}, 2), got {G.shape}")
     if P.shape != G.shape:
         raise ValueError(f"pred: expected shape {G.shape} to match gt, got {P.shape}")
-    if np.isnan(P).any():
-        raise ValueError("pred: expected no NaN values")
+    valid = np.ones(G.shape[:2], dtype=bool)
+    if pred_valid is not None:
+        pv = np.asarray(pred_valid, dtype=bool)
+        if pv.shape not in ((j,), G.shape[:2]):
+            raise ValueError(f"pred_valid: expected shape ({j},) or {G.shape[:2]}, got {pv.shape}")
+        valid = np.broadcast_to(pv, G.shape[:2])
+    if np.isnan(P[valid]).any():
+        raise ValueError("pred: expected no NaN values (mark joints without a prediction in pred_valid)")
     v = np.asarray(vis, dtype=np.float64)
     if v.shape != G.shape[:2]:
         raise ValueError(f"vis: expected shape {G.shape[:2]}, got {v.shape}")
@@ -97,8 +107,8 @@ def pckh(
     if not (np.isfinite(threshold) and threshold > 0):
         raise ValueError(f"threshold: expected a value > 0, got {threshold}")
     visible = v > 0
-    err = np.linalg.norm(np.where(visible[..., None], P - G, 0.0), axis=-1) / hs[:, None]
-    correct = (err <= threshold) & visible
+    err = np.linalg.norm(np.where((visible & valid)[..., None], P - G, 0.0), axis=-1) / hs[:, None]
+    correct = (err <= threshold) & visible & valid
     count = visible.sum(0)
     with np.errstate(invalid="ignore", divide="ignore"):
         per_joint = correct.sum(0) / count
@@ -111,3 +121,38 @@ def pckh(
     total = count[keep].sum()
     mean = float(correct[:, keep].sum() / total) if total else float("nan")
     return {"per_joint": per_joint, "groups": groups, "mean": mean, "correct": correct, "count": count}
+
+
+def pckh_summary(
+    pred: np.ndarray,
+    gt: np.ndarray,
+    vis: np.ndarray,
+    head_sizes: np.ndarray,
+    pred_valid: np.ndarray | None = None,
+) -> dict[str, Any]:
+    """The MPII benchmark table as plain numbers (fractions in [0, 1]) for ``eval.json``.
+
+    Args: as :func:`pckh` (px, MPII-16 order).
+
+    Returns:
+        ``{"pckh": mean PCKh@0.5, "pckh_0.1": mean PCKh@0.1, "groups": {head, shoulder, …, ankle} at 0.5,
+        "groups_0.1": the same at 0.1, "per_joint": {joint name: PCKh@0.5} (NaN-free: joints never visible are
+        left out), "joint_counts": {joint name: visible instances}, "per_sample": (N,) fraction of visible joints
+        within 0.5 head sizes (NaN when none is visible)}``. The means exclude pelvis and thorax as the MPII tool.
+    """
+    at05 = pckh(pred, gt, vis, head_sizes, 0.5, pred_valid)
+    at01 = pckh(pred, gt, vis, head_sizes, 0.1, pred_valid)
+    names = MPII_16.joint_names
+    visible = np.asarray(vis) > 0
+    n_vis = visible.sum(1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        per_sample = np.where(n_vis > 0, at05["correct"].sum(1) / np.maximum(n_vis, 1), np.nan)
+    return {
+        "pckh": at05["mean"],
+        "pckh_0.1": at01["mean"],
+        "groups": at05["groups"],
+        "groups_0.1": at01["groups"],
+        "per_joint": {names[k]: float(v) for k, v in enumerate(at05["per_joint"]) if at05["count"][k] > 0},
+        "joint_counts": {names[k]: int(c) for k, c in enumerate(at05["count"])},
+        "per_sample": per_sample,
+    }

@@ -5,7 +5,10 @@ for the limbs, the neck, the shoulder and hip girdles, ellipsoids for the chest,
 primitive is ray-cast over its own screen bounding box only (vectorised numpy), and merged with a per-pixel depth
 buffer, so limbs crossing each other occlude correctly. Edges are anti-aliased from an analytic coverage (the
 distance between the pixel's ray and the primitive's silhouette, in pixels). Shading is Lambertian with a random
-light, with per-part colours and optional stripes.
+light, with per-part colours and optional stripes. The body has a front and a back, as a person does: hair covers
+the back and the crown of the head (the face is skin) and the shirt is an open jacket over an undershirt, visible as
+a vertical band down the front of the chest and belly. Without these cues a depth-mirrored pose (facing away, left
+and right swapped) would render to almost the same image, and its labels could not be learned.
 
 Rays go through the **distorted** Human3.6M lens model: each pixel's normalised ray is the undistortion of its
 pixel coordinate (:class:`RayGrid`, computed with :meth:`Camera.undistort_normalized` on a grid every
@@ -113,6 +116,8 @@ class BodyStyle:
 
     Attributes:
         skin, shirt, trousers, shoes: part colours.
+        hair: colour of the back and top of the head.
+        undershirt: colour of the band down the front of the torso (the jacket is ``shirt``).
         girth: multiplies every primitive's thickness.
         long_sleeves: forearms take the shirt colour (else skin).
         shorts: shins take the skin colour (else trousers).
@@ -132,8 +137,11 @@ class BodyStyle:
     light: tuple[float, float, float]
     ambient: float
     diffuse: float
+    hair: tuple[float, float, float] = (0.1, 0.1, 0.1)
+    undershirt: tuple[float, float, float] = (0.9, 0.9, 0.9)
 
 
+_HAIR = ((0.05, 0.05, 0.06), (0.08, 0.14, 0.22), (0.15, 0.25, 0.40), (0.35, 0.62, 0.80), (0.6, 0.6, 0.62))
 _SKIN = ((0.55, 0.67, 0.85), (0.45, 0.56, 0.76), (0.33, 0.43, 0.60), (0.22, 0.30, 0.45), (0.62, 0.74, 0.92))
 
 
@@ -147,11 +155,18 @@ def sample_style(rng: np.random.Generator) -> BodyStyle:
         c = rng.uniform(0.05, 0.95, size=3)
         return (float(c[0]), float(c[1]), float(c[2]))
 
+    shirt = colour()
+    under = colour()
+    if sum(abs(a - b) for a, b in zip(shirt, under)) < 0.6:  # keep the front band visible
+        under = (1.0 - shirt[0], 1.0 - shirt[1], 1.0 - shirt[2])
+    hair = np.asarray(_HAIR[int(rng.integers(len(_HAIR)))]) * rng.uniform(0.85, 1.15)
     return BodyStyle(
         skin=(float(min(skin[0], 1)), float(min(skin[1], 1)), float(min(skin[2], 1))),
-        shirt=colour(),
+        shirt=shirt,
         trousers=colour(),
         shoes=(float(rng.uniform(0.05, 0.4)),) * 3,
+        hair=(float(min(hair[0], 1)), float(min(hair[1], 1)), float(min(hair[2], 1))),
+        undershirt=under,
         girth=float(rng.uniform(0.85, 1.2)),
         long_sleeves=bool(rng.random() < 0.5),
         shorts=bool(rng.random() < 0.25),
@@ -175,12 +190,19 @@ class Capsule:
 
 @dataclass(frozen=True)
 class Ellipsoid:
-    """Centre ``c`` (mm) and ``axes`` (3, 3) whose columns are the semi-axes (direction × radius, mm)."""
+    """Centre ``c`` (mm) and ``axes`` (3, 3) whose columns are the semi-axes (direction × radius, mm).
+
+    The columns are read as (side, up, front). ``pattern`` paints part of the surface with ``colour2``:
+    ``"hair"`` — the back half and the crown (up > 0.45) of the unit-sphere frame; ``"band"`` — the front strip
+    |side| < 0.3, front > 0 (an open jacket's undershirt). ``""`` = one colour.
+    """
 
     c: np.ndarray
     axes: np.ndarray
     colour: tuple[float, float, float]
     stripes: float = 0.0
+    pattern: str = ""
+    colour2: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
 
 def _unit(v: np.ndarray, fallback: np.ndarray) -> np.ndarray:
@@ -237,19 +259,19 @@ def body_primitives(points_cam: np.ndarray, style: BodyStyle, scale: float = 1.0
     chest_c = 0.5 * (p("thorax") + p("torso"))
     chest_h = 0.5 * float(np.linalg.norm(p("thorax") - p("torso"))) + 60 * scale
     prims.append(Ellipsoid(chest_c, np.stack([side * (half_sh + 10 * g), up * chest_h, front * 105 * g], 1),
-                           style.shirt, style.stripes))  # fmt: skip
+                           style.shirt, style.stripes, "band", style.undershirt))  # fmt: skip
     side_h, up_h, front_h = _frame(p("torso") - p("pelvis"), p("l_hip") - p("r_hip"))
     half_hip = 0.5 * float(np.linalg.norm(p("l_hip") - p("r_hip")))
     abd_c = 0.45 * p("torso") + 0.55 * p("pelvis")
     abd_h = 0.5 * float(np.linalg.norm(p("torso") - p("pelvis"))) + 75 * scale
     prims.append(Ellipsoid(abd_c, np.stack([side_h * (half_hip + 55 * g), up_h * abd_h, front_h * 95 * g], 1),
-                           style.shirt, style.stripes))  # fmt: skip
+                           style.shirt, style.stripes, "band", style.undershirt))  # fmt: skip
     # head: vertical semi-axis reaches the crown
-    head_side = np.cross(p("nose") - p("head_center"), p("head") - p("neck"))
+    head_side = np.cross(p("head") - p("neck"), p("nose") - p("head_center"))  # → the person's left, like ``side``
     hside, hup, hfront = _frame(p("head") - p("head_center"), head_side)
     head_r = float(np.linalg.norm(p("head") - p("head_center")))
     prims.append(Ellipsoid(p("head_center"), np.stack([hside * 0.78 * head_r, hup * head_r, hfront * 0.9 * head_r], 1),
-                           style.skin))  # fmt: skip
+                           style.skin, 0.0, "hair", style.hair))  # fmt: skip
     return prims
 
 
@@ -381,6 +403,15 @@ def _draw_capsule(layer: _Layer, cap: Capsule, box: tuple[int, int, int, int]) -
     _composite(layer, box, alpha, full_z, full_c)
 
 
+def _pattern_mask(pattern: str, local: np.ndarray) -> np.ndarray:
+    """Which surface points (n, 3), in the ellipsoid's unit-sphere frame (side, up, front), take ``colour2``."""
+    if pattern == "hair":
+        return (local[:, 2] < 0.15) | (local[:, 1] > 0.45)
+    if pattern == "band":
+        return (local[:, 2] > 0) & (np.abs(local[:, 0]) < 0.3)
+    raise ValueError(f"Ellipsoid.pattern: expected '', 'hair' or 'band', got {pattern!r}")
+
+
 def _draw_ellipsoid(layer: _Layer, ell: Ellipsoid, box: tuple[int, int, int, int]) -> None:
     dn, dlen = layer.rays(box)
     minv = np.linalg.inv(ell.axes)
@@ -410,6 +441,8 @@ def _draw_ellipsoid(layer: _Layer, ell: Ellipsoid, box: tuple[int, int, int, int
     if ell.stripes > 0:
         height = (local @ ell.axes.T - 0.0) @ _unit(ell.axes[:, 1], np.array([0.0, -1.0, 0.0]))
         albedo *= np.where(np.sin(2 * np.pi * height / ell.stripes) > 0, 1.0, 0.6)[:, None]
+    if ell.pattern:
+        albedo[_pattern_mask(ell.pattern, local)] = ell.colour2
     col = _shade(layer, normal, albedo)
     full_c = np.zeros((*alpha.shape, 3))
     full_z = np.full(alpha.shape, np.inf)

@@ -1,6 +1,7 @@
 """Evaluation report images (PNG): per-action bars, per-joint errors, best / median / worst samples.
 
 :func:`write_eval_report` draws one figure from the ``eval.json`` content of ``ipr eval`` and a few samples;
+:func:`write_eval_report_2d` does the same for the 2D protocols (MPII PCKh, COCO AP: no 3D panels);
 :func:`write_comparison_report` puts several models side by side (the demo's integral vs direct regression).
 Figures are drawn off-screen with matplotlib's Agg canvas (no pyplot, no display) and written atomically.
 """
@@ -17,7 +18,13 @@ import numpy as np
 
 from integral_pose.fileio import atomic_write
 
-__all__ = ["ReportSample", "pick_best_median_worst", "write_comparison_report", "write_eval_report"]
+__all__ = [
+    "ReportSample",
+    "pick_best_median_worst",
+    "write_comparison_report",
+    "write_eval_report",
+    "write_eval_report_2d",
+]
 
 _GT_RGB = (0.55, 0.55, 0.55)
 _LEFT_RGB = (0.15, 0.45, 0.95)
@@ -174,6 +181,78 @@ def write_eval_report(
     for r, sample in enumerate(samples, start=1):
         _draw_sample(fig, (grid[r, :2], grid[r, 2:]), sample, edges, joint_names)
     fig.tight_layout(rect=(0, 0, 1, 0.97))
+    return _save_figure(fig, path)
+
+
+def _draw_sample_2d(ax: Any, sample: ReportSample, edges: Sequence[tuple[int, int]], names: Sequence[str]) -> None:
+    """Image with the ground truth (grey) and the prediction (coloured by side); NaN joints are left out."""
+    ax.imshow(sample.image_rgb)
+    for a, b in edges:
+        ax.plot(sample.gt_2d[[a, b], 0], sample.gt_2d[[a, b], 1], color=_GT_RGB, linewidth=2.5, alpha=0.8)
+        ax.plot(sample.pred_2d[[a, b], 0], sample.pred_2d[[a, b], 1], color=_side_rgb(names[a], names[b]),
+                linewidth=1.5)  # fmt: skip
+    ax.set_title(sample.label, fontsize=8)
+    ax.axis("off")
+
+
+def write_eval_report_2d(
+    path: str | os.PathLike[str],
+    result: Mapping[str, Any],
+    samples: Sequence[ReportSample],
+    edges: Sequence[tuple[int, int]],
+    joint_names: Sequence[str],
+    title: str = "",
+) -> Path:
+    """Write the report PNG of a 2D protocol: headline, group/summary bars, per-joint bars, sample overlays.
+
+    Args:
+        path: output ``.png``.
+        result: the ``eval.json`` content of a 2D protocol: ``protocol`` (``mpii_pckh`` or ``coco_ap``), with
+            ``pckh``, ``pckh_0.1``, ``groups`` (, ``groups_0.1``) and ``per_joint`` (fractions) for MPII, or
+            ``coco`` (COCOeval numbers) and ``per_joint`` (mean OKS term per keypoint) for COCO.
+        samples: samples for the grid (``pred_2d``/``gt_2d`` in the sample image's px; 3D fields unused).
+        edges: skeleton bones of the sample poses.
+        joint_names: names of the sample poses' joints.
+        title: figure title.
+
+    Returns:
+        The written path.
+    """
+    _require_matplotlib()
+    from matplotlib.figure import Figure
+
+    mpii = result.get("protocol") == "mpii_pckh"
+    if mpii and not {"pckh", "pckh_0.1", "groups"} <= set(result):
+        raise ValueError("result: an mpii_pckh result needs 'pckh', 'pckh_0.1' and 'groups'")
+    if not mpii and "coco" not in result:
+        raise ValueError("result: expected protocol 'mpii_pckh' or a coco_ap result with 'coco'")
+    rows = 2 if samples else 1
+    cols = max(3, len(samples))
+    fig = Figure(figsize=(12, 3.8 * rows), dpi=90)
+    grid = fig.add_gridspec(rows, 2 * cols)
+    head = f"{title}  " if title else ""
+    n = result.get("num_samples", "?")
+    if mpii:
+        fig.suptitle(f"{head}PCKh@0.5 {100 * result['pckh']:.1f} % · PCKh@0.1 {100 * result['pckh_0.1']:.1f} % "
+                     f"({n} samples)", fontsize=11)  # fmt: skip
+        table = {"PCKh@0.5": {k: 100 * v for k, v in result["groups"].items()}}
+        if result.get("groups_0.1"):
+            table["PCKh@0.1"] = {k: 100 * v for k, v in result["groups_0.1"].items()}
+        _bars(fig.add_subplot(grid[0, :cols]), table, "PCKh per joint group", "%")
+        joint_title, joint_unit = "PCKh@0.5 per joint", "%"
+    else:
+        c = result["coco"]
+        fig.suptitle(f"{head}COCO AP {100 * c['AP']:.1f} · AP50 {100 * c['AP50']:.1f} · AP75 {100 * c['AP75']:.1f} "
+                     f"({n} people)", fontsize=11)  # fmt: skip
+        stats = {k: 100 * float(v) if float(v) >= 0 else np.nan for k, v in c.items()}  # −1 = no such GT: no bar
+        _bars(fig.add_subplot(grid[0, :cols]), {"COCOeval": stats}, "COCO keypoint AP / AR", "%")
+        joint_title, joint_unit = "mean OKS term per keypoint", "%"
+    if result.get("per_joint"):
+        _bars(fig.add_subplot(grid[0, cols:]), {"": {k: 100 * v for k, v in result["per_joint"].items()}},
+              joint_title, joint_unit)  # fmt: skip
+    for k, sample in enumerate(samples):
+        _draw_sample_2d(fig.add_subplot(grid[1, 2 * k : 2 * k + 2]), sample, edges, joint_names)
+    fig.tight_layout(rect=(0, 0, 1, 0.95))
     return _save_figure(fig, path)
 
 

@@ -4,7 +4,8 @@ Kept: non-crowd person annotations with at least ``min_keypoints`` labelled keyp
 annotation ``bbox`` clipped to the image (as the original: ``x2 = min(W − 1, x1 + max(0, w − 1))``) and enlarged
 × 1.25 about its centre (the crop fixes the aspect ratio). Weights: v > 0 → 1. Joint sets: ``"h36m18"`` (mapped;
 z weight 0) or ``"coco17"`` (2D model / AP). Plain JSON, no pycocotools needed; ``frame`` holds the COCO
-annotation id and ``subaction`` the image id so results can be written back for COCOeval.
+annotation id and ``subaction`` the image id, and ``header.meta["coco_gt"]`` the annotation file (relative to the
+image root when it lies under it), so ``ipr eval --protocol coco_ap`` can write results and score them.
 """
 
 from __future__ import annotations
@@ -100,7 +101,7 @@ def read_coco(
         root=str(root_p.resolve()),
         has_3d=False,
         source_hash=hash_files([path]),
-        meta={"annotation": path.name, "source_files": [str(path)]},
+        meta={"annotation": path.name, "source_files": [str(path)], "coco_gt": _gt_link(path, root_p)},
     )
     return PoseRecords.create(
         header,
@@ -112,3 +113,12 @@ def read_coco(
         subaction=np.asarray(img_ids),
         frame=np.asarray(ann_ids),
     )
+
+
+def _gt_link(annotation: Path, root: Path) -> str:
+    """The annotation file as stored in ``meta["coco_gt"]``: relative to the image root when under it."""
+    full = annotation.resolve()
+    try:
+        return full.relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return str(full)

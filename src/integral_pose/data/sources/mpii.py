@@ -8,6 +8,11 @@ Conventions of the original: centre and joints −1 (0-based), ``center_y += 15�
 MPII lacks get weight 0, and z always has weight 0 because ``has_3d`` is false) or kept as ``mpii16``.
 
 ``annot/gt_valid.mat`` (PCKh ground truth) is read by :func:`read_gt_valid_mat` (needs SciPy).
+
+Head sizes (the PCKh normaliser, ``0.6 ×`` the head-rectangle diagonal in px) go to the records' ``head_size``
+column: from an entry's optional ``headbox`` field ``[x1, y1, x2, y2]`` px, else from a head-box file aligned
+with the entries (``headboxes_src`` of ``gt_valid.mat``, used by default for the ``valid`` split when
+``annot/gt_valid.mat`` exists), else unknown (NaN; ``ipr eval --protocol mpii_pckh`` then asks for them).
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import numpy as np
 
 from integral_pose.data.records import PoseRecords, RecordsHeader, hash_files
 from integral_pose.data.sources.common import as_array, check_joints_in_image, image_size, require
+from integral_pose.eval.pckh import HEAD_SIZE_FACTOR
 from integral_pose.skeletons import map_joints
 
 __all__ = ["read_gt_valid_mat", "read_mpii"]
@@ -35,6 +41,7 @@ def read_mpii(
     joint_set: str = "h36m18",
     annot_file: str | os.PathLike[str] | None = None,
     image_dir: str = "images",
+    headbox_file: str | os.PathLike[str] | None = None,
 ) -> PoseRecords:
     """Read ``root/annot/<split>.json`` into records.
 
@@ -44,6 +51,8 @@ def read_mpii(
         joint_set: ``"h36m18"`` (mapped) or ``"mpii16"``.
         annot_file: explicit annotation file (overrides ``split``'s path).
         image_dir: image folder under ``root``.
+        headbox_file: a ``gt_valid.mat``-style file whose ``headboxes_src`` holds one head box per entry, in
+            entry order (default: ``root/annot/gt_valid.mat`` for ``split="valid"`` when it exists).
 
     Raises:
         FileNotFoundError: missing annotation file or image. ValueError: bad JSON, missing keys or wrong shapes
@@ -63,6 +72,9 @@ def read_mpii(
         raise ValueError(f"{path}: expected a JSON list of people, got {type(entries).__name__}")
     if not entries:
         raise ValueError(f"{path}: the split {split!r} is empty (0 people)")
+    head_file = _default_headbox_file(root_p, split, annot_file) if headbox_file is None else Path(headbox_file)
+    file_heads = _head_sizes_from_file(head_file, len(entries)) if head_file is not None else None
+    head_sizes = np.full(len(entries), np.nan)
     sizes: dict[str, tuple[int, int]] = {}
     names, boxes, j2d, vis, wh = [], [], [], [], []
     for i, e in enumerate(entries):
@@ -92,6 +104,13 @@ def read_mpii(
         j2d.append(np.where(jv[:, None] > 0, joints, 0.0))
         vis.append(jv)
         wh.append((w, h))
+        if "headbox" in e:
+            hb = as_array(e["headbox"], (4,), where, "headbox")
+            head_sizes[i] = HEAD_SIZE_FACTOR * float(np.linalg.norm(hb[2:] - hb[:2]))
+            if not head_sizes[i] > 0:
+                raise ValueError(f"{where}: field 'headbox' {hb.tolist()} is degenerate (zero diagonal)")
+        elif file_heads is not None:
+            head_sizes[i] = file_heads[i]
     joints_arr, vis_arr = np.asarray(j2d), np.asarray(vis)
     if joint_set == "h36m18":
         joints_arr, vis_arr = map_joints(joints_arr, vis_arr, "mpii16", "h36m18")
@@ -101,8 +120,12 @@ def read_mpii(
         joint_set=joint_set,
         root=str(root_p.resolve()),
         has_3d=False,
-        source_hash=hash_files([path]),
-        meta={"annotation": path.name, "source_files": [str(path)]},
+        source_hash=hash_files([path] if head_file is None else [path, head_file]),
+        meta={
+            "annotation": path.name,
+            "source_files": [str(path)] if head_file is None else [str(path), str(head_file)],
+            **({} if head_file is None else {"headbox_file": str(head_file)}),
+        },
     )
     return PoseRecords.create(
         header,
@@ -112,7 +135,31 @@ def read_mpii(
         joints_2d=joints_arr,
         joints_vis=vis_arr,
         frame=np.arange(len(names)),
+        head_size=head_sizes,
     )
+
+
+def _default_headbox_file(root: Path, split: str, annot_file: str | os.PathLike[str] | None) -> Path | None:
+    """``root/annot/gt_valid.mat`` for the ``valid`` split read from its default place, when it exists."""
+    if annot_file is not None or split != "valid":
+        return None
+    mat = root / "annot" / "gt_valid.mat"
+    return mat if mat.is_file() else None
+
+
+def _head_sizes_from_file(path: Path, n: int) -> np.ndarray:
+    """(n,) head sizes px from a ``gt_valid.mat``-style file with one head box per annotation entry."""
+    boxes = read_gt_valid_mat(path)["head_boxes"]  # (N, 2, 2) corner, xy
+    if boxes.shape[0] != n:
+        raise ValueError(
+            f"headbox_file: {path} holds {boxes.shape[0]} head boxes, the annotation file has {n} entries "
+            "(they must be aligned entry by entry)"
+        )
+    sizes = HEAD_SIZE_FACTOR * np.linalg.norm(boxes[:, 1] - boxes[:, 0], axis=1)
+    if not (np.isfinite(sizes) & (sizes > 0)).all():
+        k = int(np.argmax(~(np.isfinite(sizes) & (sizes > 0))))
+        raise ValueError(f"headbox_file: {path} head box {k} is degenerate ({boxes[k].tolist()})")
+    return sizes
 
 
 def read_gt_valid_mat(path: str | os.PathLike[str]) -> dict[str, Any]:
