@@ -36,6 +36,15 @@ def test_flip_pairs_symmetric_involution(skel: sk.Skeleton) -> None:
     assert sided == set(flat)
 
 
+def test_flip_permutation_function_matches_hand_case_and_skeletons() -> None:
+    np.testing.assert_array_equal(sk.flip_permutation(6, [(1, 4), (2, 5)]), [0, 4, 5, 3, 1, 2])
+    assert sk.flip_permutation(3, []).dtype == np.int64
+    np.testing.assert_array_equal(sk.flip_permutation(3, []), [0, 1, 2])
+    for skel in sk.SKELETONS.values():
+        lists = [list(p) for p in skel.flip_pairs]  # pairs as a JSON round trip gives them
+        np.testing.assert_array_equal(sk.flip_permutation(skel.num_joints, lists), skel.flip_permutation)
+
+
 @pytest.mark.parametrize("skel", list(sk.SKELETONS.values()), ids=lambda s: s.name)
 def test_edges_valid(skel: sk.Skeleton) -> None:
     for a, b in skel.edges:

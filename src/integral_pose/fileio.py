@@ -1,4 +1,5 @@
-"""Atomic file writes: a reader never sees a half-written file, and a crash leaves the previous file intact.
+"""Atomic file writes (a reader never sees a half-written file, a crash leaves the previous file intact) and a
+JSON reader with typed errors.
 
 Every file a user keeps (checkpoints, records, configs, results, reports) is written through :func:`atomic_write`:
 a temporary file in the target folder, ``flush`` + ``fsync``, then ``os.replace`` onto the target and a best-effort
@@ -16,7 +17,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-__all__ = ["atomic_write", "atomic_write_bytes", "atomic_write_json", "atomic_write_text", "temp_file_next_to"]
+__all__ = [
+    "atomic_write",
+    "atomic_write_bytes",
+    "atomic_write_json",
+    "atomic_write_text",
+    "read_json",
+    "temp_file_next_to",
+]
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -125,3 +133,30 @@ def atomic_write_json(path: str | os.PathLike[str], data: Any, *, sort_keys: boo
         json.dump(data, fh, indent=2, sort_keys=sort_keys, allow_nan=True)
         fh.write("\n")
     return Path(path)
+
+
+def read_json(path: str | os.PathLike[str], what: str) -> Any:
+    """Read a UTF-8 JSON file, with errors that name the file and what it was meant to hold.
+
+    Args:
+        path: the file.
+        what: the thing the file holds, or the option that named it (``"boxes"``, ``"intrinsics"`` …); every
+            error message starts with it.
+
+    Returns:
+        The decoded JSON value.
+
+    Raises:
+        IsADirectoryError: ``path`` is a folder.
+        FileNotFoundError: ``path`` does not exist.
+        ValueError: the content is not UTF-8 or not valid JSON.
+    """
+    p = Path(path)
+    if p.is_dir():
+        raise IsADirectoryError(f"{what}: expected a file, got the folder {str(p)!r}")
+    if not p.is_file():
+        raise FileNotFoundError(f"{what}: file not found: {str(p)!r}")
+    try:
+        return json.loads(p.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{what}: {str(p)!r} is not valid JSON: {exc}") from None

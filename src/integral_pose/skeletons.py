@@ -19,6 +19,7 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -31,10 +32,28 @@ __all__ = [
     "MPII_16",
     "SKELETONS",
     "Skeleton",
+    "flip_permutation",
     "get_skeleton",
     "map_joints",
     "mapping",
 ]
+
+
+def flip_permutation(num_joints: int, flip_pairs: Iterable[Sequence[int]]) -> np.ndarray:
+    """The (J,) int64 permutation that swaps the joints of every ``(left, right)`` pair (an involution).
+
+    Args:
+        num_joints: J.
+        flip_pairs: ``(left, right)`` joint index pairs; joints in no pair map to themselves.
+
+    Example:
+        >>> flip_permutation(5, [(1, 3)]).tolist()
+        [0, 3, 2, 1, 4]
+    """
+    perm = np.arange(num_joints, dtype=np.int64)
+    for a, b in flip_pairs:
+        perm[a], perm[b] = b, a
+    return perm
 
 
 @dataclass(frozen=True)
@@ -80,11 +99,8 @@ class Skeleton:
 
     @property
     def flip_permutation(self) -> np.ndarray:
-        """(J,) int64 permutation that swaps left and right joints (an involution)."""
-        perm = np.arange(self.num_joints, dtype=np.int64)
-        for a, b in self.flip_pairs:
-            perm[a], perm[b] = b, a
-        return perm
+        """(J,) int64 permutation that swaps left and right joints (an involution; :func:`flip_permutation`)."""
+        return flip_permutation(self.num_joints, self.flip_pairs)
 
     @property
     def root(self) -> int:

@@ -1,4 +1,4 @@
-"""Image reading: typed errors, truncated JPEGs, reduced decode with the affine adjusted."""
+"""Image reading: typed errors, truncated JPEGs, reduced decode with the affine adjusted; in-memory image checks."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from integral_pose.data.io import (
     ImageReadError,
     MissingImageError,
     adjust_affine_for_reduction,
+    check_image_u8,
     choose_reduction,
     read_image,
     reduced_to_full,
@@ -90,3 +91,23 @@ def test_choose_reduction() -> None:
     assert choose_reduction(5000, 64) == 8
     with pytest.raises(ValueError, match="box_size"):
         choose_reduction(0, 256)
+
+
+def test_check_image_u8_returns_width_height() -> None:
+    assert check_image_u8(np.zeros((7, 5, 3), np.uint8)) == (5, 7)
+    assert check_image_u8(np.zeros((3, 9, 3), np.uint8)[:, ::2]) == (5, 3)  # a strided view passes
+
+
+@pytest.mark.parametrize(
+    ("image", "error", "pattern"),
+    [
+        ([[[0, 0, 0]]], TypeError, r"^left: expected a numpy array, got list$"),
+        (np.zeros((4, 4, 3), np.float32), TypeError, r"^left: expected dtype uint8, got float32$"),
+        (np.zeros((4, 4), np.uint8), ValueError, r"^left: expected shape \(H, W, 3\) .*got \(4, 4\)$"),
+        (np.zeros((4, 4, 4), np.uint8), ValueError, r"^left: .*got \(4, 4, 4\)$"),
+        (np.zeros((0, 4, 3), np.uint8), ValueError, r"^left: .*H, W > 0, got \(0, 4, 3\)$"),
+    ],
+)
+def test_check_image_u8_errors_name_the_argument(image: object, error: type[Exception], pattern: str) -> None:
+    with pytest.raises(error, match=pattern):
+        check_image_u8(image, "left")  # type: ignore[arg-type]

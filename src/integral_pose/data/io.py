@@ -20,6 +20,7 @@ __all__ = [
     "ImageReadError",
     "MissingImageError",
     "adjust_affine_for_reduction",
+    "check_image_u8",
     "choose_reduction",
     "read_image",
     "reduced_to_full",
@@ -43,6 +44,29 @@ class MissingImageError(ImageReadError, FileNotFoundError):
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         super().__init__(path, "file not found")
+
+
+def check_image_u8(image: np.ndarray, name: str = "image") -> tuple[int, int]:
+    """Check that ``image`` is an in-memory (H, W, 3) uint8 image with H, W > 0 and return its size.
+
+    Args:
+        image: the array (channel order is not checked: RGB and BGR both pass).
+        name: the argument's name, for error messages.
+
+    Returns:
+        ``(W, H)`` in px.
+
+    Raises:
+        TypeError: not a numpy array, or a dtype other than uint8.
+        ValueError: a shape other than (H, W, 3) with H, W > 0.
+    """
+    if not isinstance(image, np.ndarray):
+        raise TypeError(f"{name}: expected a numpy array, got {type(image).__name__}")
+    if image.ndim != 3 or image.shape[2] != 3 or image.shape[0] == 0 or image.shape[1] == 0:
+        raise ValueError(f"{name}: expected shape (H, W, 3) with H, W > 0, got {image.shape}")
+    if image.dtype != np.uint8:
+        raise TypeError(f"{name}: expected dtype uint8, got {image.dtype}")
+    return int(image.shape[1]), int(image.shape[0])
 
 
 def _is_truncated_jpeg(buf: np.ndarray) -> bool:

@@ -20,7 +20,6 @@ One call, :func:`train`, does the whole run:
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import time
@@ -33,6 +32,7 @@ import numpy as np
 
 from integral_pose.engine.distributed import DistInfo
 from integral_pose.engine.logging import MetricsWriter, Progress, RunPaths
+from integral_pose.fileio import read_json
 
 __all__ = [
     "BadImageError",
@@ -214,8 +214,9 @@ def load_box_file(path: str | os.PathLike[str], n: int, where: str) -> np.ndarra
         )
     if not p.is_file():
         raise FileNotFoundError(f"{where}: box file not found: {p}")
+    raw = read_json(p, where) if p.suffix == ".json" else None  # typed errors for a folder or invalid JSON
     try:
-        boxes = np.load(p, allow_pickle=False) if p.suffix == ".npy" else np.asarray(json.loads(p.read_text()), float)
+        boxes = np.load(p, allow_pickle=False) if p.suffix == ".npy" else np.asarray(raw, float)
     except (ValueError, OSError, TypeError) as exc:
         raise ValueError(f"{where}: {p} is not a readable (N, 4) box array ({exc})") from None
     if boxes.shape != (n, 4):

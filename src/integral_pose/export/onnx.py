@@ -31,6 +31,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from integral_pose.skeletons import flip_permutation
+
 if TYPE_CHECKING:
     import torch
     from torch import nn
@@ -129,10 +131,7 @@ class ModelContract:
     @property
     def flip_permutation(self) -> np.ndarray:
         """(J,) permutation swapping left and right joints."""
-        perm = np.arange(self.num_joints, dtype=np.int64)
-        for a, b in self.flip_pairs:
-            perm[a], perm[b] = b, a
-        return perm
+        return flip_permutation(self.num_joints, self.flip_pairs)
 
     def to_json(self) -> str:
         """The contract as a JSON object string."""

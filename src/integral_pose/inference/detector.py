@@ -15,7 +15,6 @@ Box sources (``name`` is written into every result so outputs say which was used
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from collections.abc import Mapping, Sequence
@@ -24,6 +23,9 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
+
+from integral_pose.data.io import check_image_u8
+from integral_pose.fileio import read_json
 
 __all__ = [
     "BOX_FORMATS",
@@ -65,16 +67,6 @@ class BoxDetector(Protocol):
     name: str
 
     def __call__(self, image: np.ndarray) -> Detections: ...
-
-
-def _check_image(image: np.ndarray) -> tuple[int, int]:
-    if not isinstance(image, np.ndarray):
-        raise TypeError(f"image: expected a numpy array, got {type(image).__name__}")
-    if image.ndim != 3 or image.shape[2] != 3 or image.shape[0] == 0 or image.shape[1] == 0:
-        raise ValueError(f"image: expected shape (H, W, 3) with H, W > 0, got {image.shape}")
-    if image.dtype != np.uint8:
-        raise TypeError(f"image: expected dtype uint8, got {image.dtype}")
-    return image.shape[1], image.shape[0]
 
 
 def validate_boxes(
@@ -169,7 +161,7 @@ class FullImageDetector:
     name = "full"
 
     def __call__(self, image: np.ndarray) -> Detections:
-        w, h = _check_image(image)
+        w, h = check_image_u8(image)
         return Detections(np.array([[0.0, 0.0, float(w), float(h)]]), np.ones(1), self.name)
 
 
@@ -242,7 +234,7 @@ class HogPeopleDetector:
         """HOG windows before NMS and thresholding: (K, 4) xywh px and (K,) scores."""
         import cv2
 
-        w, h = _check_image(image)
+        w, h = check_image_u8(image)
         f = 1.0
         if max(w, h) > self.max_side:
             f = self.max_side / max(w, h)
@@ -355,7 +347,7 @@ class OnnxDetector:
     def __call__(self, image: np.ndarray) -> Detections:
         import cv2
 
-        w, h = _check_image(image)
+        w, h = check_image_u8(image)
         win, hin = self.input_size
         x = cv2.resize(image, (win, hin), interpolation=cv2.INTER_LINEAR).astype(np.float32) / 255.0
         x = (x.transpose(2, 0, 1)[None] - self.mean) / self.std
@@ -417,14 +409,7 @@ class UserBoxes:
         file's ``"format"`` when both are given; one of them is required.
         """
         p = Path(path)
-        if p.is_dir():
-            raise IsADirectoryError(f"boxes: expected a file, got the folder {str(p)!r}")
-        if not p.is_file():
-            raise FileNotFoundError(f"boxes: file not found: {str(p)!r}")
-        try:
-            data = json.loads(p.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise ValueError(f"boxes: {str(p)!r} is not valid JSON: {exc}") from None
+        data = read_json(p, "boxes")
         if not isinstance(data, dict) or "boxes" not in data:
             raise ValueError(f"boxes: {str(p)!r} must be a JSON object with keys 'format' and 'boxes'")
         fmt = data.get("format")

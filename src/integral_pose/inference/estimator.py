@@ -30,6 +30,7 @@ from typing import Any, overload
 import numpy as np
 
 from integral_pose.export.onnx import ModelContract
+from integral_pose.fileio import read_json
 from integral_pose.inference.detector import BoxDetector, Detections, make_detector, validate_boxes
 from integral_pose.inference.results import PoseResult
 
@@ -453,17 +454,8 @@ def load_intrinsics_json(path: str | os.PathLike[str]) -> np.ndarray:
         FileNotFoundError: no such file.
         ValueError: invalid JSON, an unknown layout or an invalid matrix.
     """
-    import json
-
     p = Path(path)
-    if p.is_dir():
-        raise IsADirectoryError(f"intrinsics: expected a file, got the folder {str(p)!r}")
-    if not p.is_file():
-        raise FileNotFoundError(f"intrinsics: file not found: {str(p)!r}")
-    try:
-        data = json.loads(p.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValueError(f"intrinsics: {str(p)!r} is not valid JSON: {exc}") from None
+    data = read_json(p, "intrinsics")
     if isinstance(data, dict) and "K" in data:
         K = data["K"]
     elif isinstance(data, dict) and {"fx", "fy", "cx", "cy"} <= set(data):

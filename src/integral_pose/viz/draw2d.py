@@ -13,6 +13,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from integral_pose.data.io import check_image_u8
+
 __all__ = [
     "BOX_RGB",
     "CENTER_RGB",
@@ -66,12 +68,8 @@ def side_color(side: str, score: float = 1.0) -> tuple[int, int, int]:
 
 
 def _check_rgb(image: np.ndarray) -> np.ndarray:
-    if not isinstance(image, np.ndarray):
-        raise TypeError(f"image: expected a numpy array, got {type(image).__name__}")
-    if image.ndim != 3 or image.shape[2] != 3 or image.shape[0] == 0 or image.shape[1] == 0:
-        raise ValueError(f"image: expected shape (H, W, 3) with H, W > 0, got {image.shape}")
-    if image.dtype != np.uint8:
-        raise TypeError(f"image: expected dtype uint8, got {image.dtype}")
+    """A contiguous copy of ``image`` after :func:`check_image_u8` (the drawing functions never modify their input)."""
+    check_image_u8(image)
     return np.ascontiguousarray(image).copy()
 
 

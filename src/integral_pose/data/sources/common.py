@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import struct
 from collections.abc import Mapping, Sequence
@@ -12,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from integral_pose.data.records import PoseRecords
+from integral_pose.fileio import read_json
 
 __all__ = [
     "apply_detector_boxes",
@@ -129,12 +129,7 @@ def load_detector_boxes(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
     image has several boxes the highest score wins.
     """
     p = Path(path)
-    if not p.is_file():
-        raise FileNotFoundError(f"detector box file not found: {p}")
-    try:
-        data = json.loads(p.read_text())
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{p}: not valid JSON ({exc})") from None
+    data = read_json(p, "detector box file")
     out: dict[str, np.ndarray] = {}
     if isinstance(data, dict):
         items = [({"image": k, "bbox": v[:4], "score": v[4] if len(v) > 4 else 1.0}) for k, v in data.items()]

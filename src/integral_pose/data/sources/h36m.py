@@ -39,7 +39,7 @@ from integral_pose.data.sources.common import (
     require,
     tight_box,
 )
-from integral_pose.fileio import atomic_write_text
+from integral_pose.fileio import atomic_write_text, read_json
 
 __all__ = [
     "ACTIONS",
@@ -425,15 +425,6 @@ _PART_KEYS = (
 
 
 # ---------------------------------------------------------------------------------------------- JSON layout
-def _load_json(path: Path) -> Any:
-    if not path.is_file():
-        raise FileNotFoundError(f"human3.6m json layout: file not found: {path}")
-    try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path}: not valid JSON ({exc})") from None
-
-
 def read_json_layout(
     root: str | os.PathLike[str],
     subjects: Sequence[int],
@@ -461,7 +452,7 @@ def read_json_layout(
     files = []
     for s in subjects:
         fd, fc, fj = (ann / f"Human36M_subject{s}_{kind}.json" for kind in ("data", "camera", "joint_3d"))
-        data, cams, joints = _load_json(fd), _load_json(fc), _load_json(fj)
+        data, cams, joints = (read_json(f, "human3.6m json layout") for f in (fd, fc, fj))
         files += [fd, fc, fj]
         cam_cache: dict[int, tuple[np.ndarray, ...]] = {}
         images = require(data, "images", str(fd))

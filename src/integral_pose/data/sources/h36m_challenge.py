@@ -17,7 +17,6 @@ At test time the root-centred prediction is rescaled to a total bone length (:fu
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
@@ -26,6 +25,7 @@ import numpy as np
 from integral_pose.data.records import PoseRecords, RecordsHeader, hash_files
 from integral_pose.data.sources.common import as_array, image_size, tight_box
 from integral_pose.data.sources.h36m import h36m17_to_18
+from integral_pose.fileio import read_json
 from integral_pose.skeletons import H36M_18
 
 __all__ = [
@@ -133,12 +133,7 @@ def read_challenge(
     preds: dict[str, np.ndarray] = {}
     if pred_2d is not None:
         pp = Path(pred_2d)
-        if not pp.is_file():
-            raise FileNotFoundError(f"2D prediction file not found: {pp}")
-        try:
-            raw = json.loads(pp.read_text())
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{pp}: not valid JSON ({exc})") from None
+        raw = read_json(pp, "2D prediction file")
         for k, v in raw.items():
             arr = as_array(v, (-1, 2), f"{pp} [{k}]", "joints")
             if arr.shape[0] not in (17, 18):
