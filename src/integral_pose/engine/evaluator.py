@@ -6,7 +6,6 @@ y = v/H_p − 0.5, z = z_rel_mm / (rect_3d_width · s)); image coordinates are p
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -566,7 +565,9 @@ def score_2d(pred: dict[str, np.ndarray], dataset: Any, cfg: Any, protocol: str,
     if len(gts) != 1:
         raise ValueError(f"coco_ap: the evaluated datasets link to different annotation files {sorted(map(str, gts))}")
     gt_path = gts.pop()
-    gt_data = json.loads(gt_path.read_text(encoding="utf-8"))
+    from integral_pose.fileio import read_json
+
+    gt_data = read_json(gt_path, "COCO annotation file")
     image_ids = np.array([parts[s].records.subaction[i] for s, i in zip(src, idx)], dtype=np.int64)
     ann_ids = np.array([parts[s].records.frame[i] for s, i in zip(src, idx)], dtype=np.int64)
     anns = {int(a["id"]): a for a in gt_data.get("annotations", []) if "id" in a}
