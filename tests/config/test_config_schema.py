@@ -63,6 +63,7 @@ def test_round_trip_dict() -> None:
         "ratio": 2.0,
         "box": "tight",
         "depth_norm": "rect3d",
+        "size": None,
     }
     assert config_from_dict(d) == cfg
 
@@ -88,7 +89,19 @@ def test_round_trip_dict() -> None:
             "> 0",
             ConfigError,
         ),
-        ({"data": {"train": [{"kind": "mpii"}]}}, "data.train[0].records", "missing required", ConfigError),
+        ({"data": {"train": [{"kind": "mpii"}]}}, "data.train[0].records", "needs a path", ConfigError),
+        (
+            {"data": {"train": [{"kind": "synthmocap_live", "records": "a.npz"}]}},
+            "data.train[0].records",
+            "renders its samples",
+            ConfigError,
+        ),
+        (
+            {"data": {"train": [{"kind": "mpii", "records": "a.npz", "size": 5}]}},
+            "data.train[0].size",
+            "only used",
+            ConfigError,
+        ),
         ({"data": {"patch_width": 250}}, "data.patch_width", "multiple of 32", ConfigError),
         ({"data": {"mean": [1, 2]}}, "data.mean", "3 ×", ConfigError),
         ({"optim": {"milestones": [290, 270]}}, "optim.milestones", "increasing", ConfigError),

@@ -81,8 +81,9 @@ def _register_infer(p: argparse.ArgumentParser) -> None:
 
 
 def _register_train(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--preset", choices=("demo", "paper"), default="demo",
-                   help="demo: the ipr demo models (R-18, 64 px); paper: R-50, 256 px (default demo)")  # fmt: skip
+    p.add_argument("--preset", choices=("demo", "paper", "slim"), default="demo",
+                   help="demo: the ipr demo models (R-18, 64 px); paper: R-50, 256 px; slim: the CPU-sized "
+                   "R-18 at width 0.25 and 0.5, 64 px (default demo)")  # fmt: skip
     p.add_argument("--batch", type=int, default=32, help="batch size (default 32)")
     p.add_argument("--steps", type=int, default=5, help="timed steps per row (default 5)")
     p.add_argument("--warmup", type=int, default=1, help="untimed steps per row (default 1)")
@@ -105,5 +106,6 @@ _BENCHES = [
     ("loader", "data loader: samples/s per worker, plain vs reduced JPEG decode vs pre-cropped", _register_loader),
     ("infer", "pose graph: per-crop latency and throughput, torch eager vs onnxruntime, batch 1 and 8",
      _register_infer),
-    ("train", "training step: images/s of the demo and paper models, integral vs direct", _register_train),
+    ("train", "training step: images/s of the demo, paper and slim models, integral vs direct vs heat map",
+     _register_train),
 ]  # fmt: skip

@@ -67,6 +67,8 @@ def run(args: argparse.Namespace) -> int:
         output = f"heat map {w}×{h}×{cfg.model.depth_bins} bins (W×H×D)"
     else:
         output = f"2D heat map {w}×{h} bins (W×H)"
+    if cfg.model.arch == "heatmap":
+        output += f", argmax decode, Gaussian targets σ={cfg.loss.heatmap_sigma:g} cells"
     print(
         f"{args.file}: OK ({cfg.model.arch} {cfg.model.backbone}, patch {cfg.data.patch_width}×"
         f"{cfg.data.patch_height} px (W×H), {output}, {len(cfg.data.train)} training dataset(s), "

@@ -1,11 +1,12 @@
-"""``ipr demo``: the paper's central ablation on the embedded data, end to end on a CPU in about five minutes.
+"""``ipr demo``: the paper's ablation — integral regression vs direct regression vs heat-map argmax — on a CPU.
 
 1. Renders SynthMocap (real mocap through real Human3.6M cameras) unless it is already there.
-2. Trains the integral model and the direct-regression baseline with the same backbone, input, data, schedule
-   and number of updates (``configs/synthmocap/r18_64_int16_l1_synth_demo.yaml`` and
-   ``…_dir_l1_synth_demo.yaml``).
-3. Evaluates both on the held-out split (unseen motions and unseen cameras), prints one comparison table and
-   writes ``eval.json`` + ``report.png`` per model and ``comparison.png`` into the output folder.
+2. Trains the three models of ``configs/synthmocap/r18w25_64_*_synth_demo.yaml`` from the **same start** (the
+   shipped ``synthmocap-small`` backbone, or random weights with ``--start scratch``), with the same data,
+   augmentation, schedule and number of updates; each is scored on the held-out split after every curve point.
+3. Evaluates each with flip test on the held-out split (unseen motions and an unseen camera), prints one table
+   beside the image-free mean-pose row, and writes ``learning_curves.png``, ``overlays.png`` (predictions on
+   held-out images), ``comparison.png``, ``summary.json`` and per-model ``eval.json`` + ``report.png``.
 
 Runs are resumable: re-running the demo continues unfinished training and re-evaluates finished models.
 """
@@ -13,36 +14,66 @@ Runs are resumable: re-running the demo continues unfinished training and re-eva
 from __future__ import annotations
 
 import argparse
+import math
+import os
 import time
 from pathlib import Path
+from typing import Any
 
-DEMO_RECIPES = ("r18_64_int16_l1_synth_demo.yaml", "r18_64_dir_l1_synth_demo.yaml")
-"""The two recipes compared, in ``configs/synthmocap/``."""
+import numpy as np
+
+DEMO_RECIPES: tuple[tuple[str, str], ...] = (
+    ("integral", "r18w25_64_int16_l1_synth_demo.yaml"),
+    ("direct", "r18w25_64_dir_l1_synth_demo.yaml"),
+    ("heatmap", "r18w25_64_hm16_mse_synth_demo.yaml"),
+)
+"""The compared recipes (arch, file in ``configs/synthmocap/``)."""
+
+LABELS = {"integral": "integral regression", "direct": "direct regression", "heatmap": "heat-map argmax"}
+
+# Rendering and schedule of the demo (kept here: they are not part of the training config schema).
+DEMO_FRAMES = 3000
+DEMO_TEST_FRAMES = 400
+DEMO_IMAGE_SIZE = 192
+DEMO_UPDATES = 600
+DEMO_CURVE_POINTS = 6
+DEFAULT_START = "synthmocap-small"
+# Rough costs for the first ETA (2 idle cores), replaced by measurements as stages finish.
+_NOMINAL_RENDER_S_PER_IMAGE = 0.009
+_NOMINAL_UPDATES_PER_S = 5.0
+_NOMINAL_EVAL_S = 12.0
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register ``ipr demo``."""
     p = sub.add_parser(
         "demo",
-        help="render SynthMocap, train integral vs direct regression, evaluate both, print the comparison",
-        description="The paper's ablation (integral regression vs direct regression) on the bundled SynthMocap "
-        "data, sized for a laptop CPU. Everything goes under --out.",
+        help="render SynthMocap; train integral, direct and heat-map models from one start; compare them",
+        description="The paper's ablation (integral regression vs direct regression vs heat-map argmax) on the "
+        "bundled SynthMocap data, sized for a laptop CPU. Everything goes under --out.",
     )
     p.add_argument("--out", default="runs/demo", help="output folder (default: runs/demo)")
-    p.add_argument("--frames", type=int, default=None, help="train images to render (default: the recipe's)")
-    p.add_argument("--test-frames", type=int, default=None, help="test images to render (default: the recipe's)")
-    p.add_argument("--epochs", type=int, default=None,
-                   help="override train.epochs of both recipes (the last epoch runs at the decayed rate)")  # fmt: skip
+    p.add_argument("--frames", type=int, default=None, help=f"train images to render (default {DEMO_FRAMES})")
+    p.add_argument("--test-frames", type=int, default=None,
+                   help=f"held-out images to render (default {DEMO_TEST_FRAMES})")  # fmt: skip
+    p.add_argument("--updates", type=int, default=DEMO_UPDATES,
+                   help=f"optimiser updates per model (default {DEMO_UPDATES}; the last curve point's share runs at "
+                   "the decayed rate)")  # fmt: skip
+    p.add_argument("--curve-points", type=int, default=DEMO_CURVE_POINTS,
+                   help=f"held-out evaluations along each training (default {DEMO_CURVE_POINTS})")  # fmt: skip
+    p.add_argument("--seeds", type=int, default=1,
+                   help="training seeds per model (default 1; the table shows the spread)")  # fmt: skip
+    p.add_argument("--start", default=DEFAULT_START,
+                   help="starting weights of every backbone: a shipped model name, a weights file, or 'scratch' "
+                   f"for random initialisation (default {DEFAULT_START})")  # fmt: skip
+    p.add_argument("--models", default="integral,direct,heatmap",
+                   help="comma-separated subset of integral,direct,heatmap (default: all three)")  # fmt: skip
     p.add_argument("--configs", default=None, help="folder holding the demo recipes (default: configs/synthmocap)")
     p.add_argument("--workers", type=int, default=2, help="processes for rendering (default 2)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="torch threads for training (default: the idle cores, at least 1)")  # fmt: skip
     p.add_argument("--quiet", action="store_true", help="no progress display")
     p.set_defaults(func=run)
-
-
-# Rendering parameters of the demo data (kept here: they are not part of the training config schema).
-DEMO_FRAMES = 2400
-DEMO_TEST_FRAMES = 400
-DEMO_IMAGE_SIZE = 192
 
 
 def find_recipe_dir(explicit: str | None = None) -> Path:
@@ -54,12 +85,26 @@ def find_recipe_dir(explicit: str | None = None) -> Path:
         Path.cwd() / "configs" / "synthmocap",
     ]  # fmt: skip
     for c in candidates:
-        if all((c / name).is_file() for name in DEMO_RECIPES):
+        if all((c / name).is_file() for _, name in DEMO_RECIPES):
             return c
     raise CliError(
-        f"demo recipes {list(DEMO_RECIPES)} not found in {[str(c) for c in candidates]}; run from the project "
-        "folder or pass --configs"
+        f"demo recipes {[n for _, n in DEMO_RECIPES]} not found in {[str(c) for c in candidates]}; run from the "
+        "project folder or pass --configs"
     )
+
+
+def default_threads() -> int:
+    """Torch threads for a demo training: the cores not already busy (1-minute load average), at least 1.
+
+    Two compute threads on two cores that another process also uses run many times slower than one thread
+    (the threads wait for each other at every operation), so a busy machine gets fewer threads.
+    """
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    try:
+        busy = os.getloadavg()[0]
+    except OSError:
+        busy = 0.0
+    return max(1, min(cores, cores - math.ceil(busy - 0.5)))
 
 
 def mean_pose_baseline(train_records: str | Path, test_records: str | Path) -> dict[str, float]:
@@ -67,8 +112,6 @@ def mean_pose_baseline(train_records: str | Path, test_records: str | Path) -> d
 
     A model that has learned nothing from the images scores about this; it puts the demo's numbers in context.
     """
-    import numpy as np
-
     from integral_pose.data.records import load_records
     from integral_pose.eval.metrics import joint_errors
 
@@ -78,95 +121,267 @@ def mean_pose_baseline(train_records: str | Path, test_records: str | Path) -> d
     a, b = a[np.isfinite(a).all(axis=(1, 2))], b[np.isfinite(b).all(axis=(1, 2))]
     mean = (a - a[:, :1]).mean(0)
     pred = np.broadcast_to(mean, b.shape) + b[:, :1]
+    axis = np.abs(pred - b).mean(axis=(0, 1))
     return {
         "mpjpe": float(joint_errors(pred, b, "root").mean()),
         "pa_mpjpe": float(joint_errors(pred, b, "procrustes").mean()),
+        "axis_error": {"x": float(axis[0]), "y": float(axis[1]), "z": float(axis[2])},
     }
 
 
+def _fmt_s(seconds: float) -> str:
+    m, s = divmod(max(0, round(seconds)), 60)
+    return f"{m} min {s:02d} s" if m else f"{s} s"
+
+
+class _Eta:
+    """Whole-demo ETA from nominal costs, replaced by measured ones as stages finish."""
+
+    def __init__(self, render_s: float, trainings: list[tuple[str, int]], eval_s: float) -> None:
+        self.render_s = render_s
+        self.pending = list(trainings)
+        self.eval_s = eval_s
+        self.measured: dict[str, float] = {}  # arch → seconds per update (training + curve points)
+        self.t0 = time.perf_counter()
+
+    def remaining(self) -> float:
+        rest = self.render_s
+        for arch, updates in self.pending:
+            rate = self.measured.get(arch) or (np.mean(list(self.measured.values())) if self.measured else None)
+            rest += updates * (rate if rate else 1.0 / _NOMINAL_UPDATES_PER_S) + self.eval_s
+        return rest
+
+    def line(self) -> str:
+        return f"elapsed {_fmt_s(time.perf_counter() - self.t0)}, whole demo ETA ~{_fmt_s(self.remaining())}"
+
+
+def _overlay_samples(test_records: Path, count: int) -> list[int]:
+    """Evenly spaced held-out sample indices for the overlay figure."""
+    from integral_pose.data.records import load_records
+
+    n = len(load_records(test_records))
+    return sorted({int(i) for i in np.linspace(0, n - 1, min(count, n))})
+
+
+def _overlays(out: Path, runs: dict[str, dict[str, Any]], test_records: Path, count: int = 8) -> Path | None:
+    """Draw each model's (seed 0) 2D predictions on the same held-out images; ``None`` without matplotlib."""
+    import importlib.util
+
+    import cv2
+    import torch
+
+    from integral_pose.data.codec import crop_transform, warp_patch
+    from integral_pose.data.records import load_records
+    from integral_pose.engine.checkpoint import model_from_checkpoint
+    from integral_pose.engine.evaluator import predict
+    from integral_pose.engine.trainer import build_eval_dataset
+    from integral_pose.geometry.affine import apply_affine
+    from integral_pose.skeletons import get_skeleton
+    from integral_pose.viz.report import write_prediction_overlays
+
+    if importlib.util.find_spec("matplotlib") is None:
+        return None
+    idx = _overlay_samples(test_records, count)
+    recs = load_records(test_records)
+    crops, maps = [], []
+    for i in idx:
+        img = cv2.cvtColor(cv2.imread(str(recs.image_file(i)), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+        a, _ = crop_transform(recs.box[i], (128, 128), float(recs.image_size[i, 0]), 1.15)
+        crops.append(warp_patch(img, a, (128, 128)))
+        maps.append(a)
+    preds: dict[str, np.ndarray] = {}
+    gt = None
+    for label, run in runs.items():
+        cfg = run["cfg"]
+        model, _ = model_from_checkpoint(run["checkpoint"])
+        subset = torch.utils.data.Subset(build_eval_dataset(cfg, "test"), idx)
+        pred = predict([model], subset, cfg, flip_test=cfg.eval.flip_test, batch_size=len(idx), num_workers=0)
+        preds[label] = np.stack([apply_affine(pred["uv"][k], maps[k]) for k in range(len(idx))])
+        gt = np.stack([apply_affine(pred["joints_2d"][k], maps[k]) for k in range(len(idx))])
+    sk = get_skeleton("h36m18")
+    title = "held-out images (unseen motions, unseen camera), 2D predictions"
+    return write_prediction_overlays(out / "overlays.png", crops, preds, sk.edges, sk.joint_names, gt, title=title)
+
+
+def _parse_models(text: str) -> list[tuple[str, str]]:
+    from integral_pose.cli.main import CliError
+
+    wanted = [m.strip() for m in text.split(",") if m.strip()]
+    known = [a for a, _ in DEMO_RECIPES]
+    bad = [m for m in wanted if m not in known]
+    if bad or not wanted:
+        raise CliError(f"--models: expected a comma-separated subset of {known}, got {text!r}")
+    return [(a, f) for a, f in DEMO_RECIPES if a in wanted]
+
+
+def _table(rows: list[tuple[str, ...]]) -> list[str]:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = []
+    for i, r in enumerate(rows):
+        lines.append("  " + " | ".join(c.ljust(widths[j]) if j == 0 else c.rjust(widths[j]) for j, c in enumerate(r)))
+        if i == 0:
+            lines.append("  " + "-+-".join("-" * w for w in widths))
+    return lines
+
+
+def _axes(axis: dict[str, float]) -> str:
+    return " / ".join(f"{axis[k]:.0f}" for k in "xyz")
+
+
+def _spread(values: list[float]) -> str:
+    mean = float(np.mean(values))
+    if len(values) == 1:
+        return f"{mean:.1f}"
+    return f"{mean:.1f} ({min(values):.0f}–{max(values):.0f})"
+
+
 def run(args: argparse.Namespace) -> int:
-    """Render (if needed), train both models, evaluate, print the comparison table."""
+    """Render (if needed), train the models, evaluate, print the comparison table and write the figures."""
+    import torch
+
     from integral_pose.cli.main import CliError
     from integral_pose.config.io import load_config
     from integral_pose.data.sources.synthmocap import generate_synthmocap
     from integral_pose.engine.evaluator import evaluate, write_json_atomic
     from integral_pose.engine.trainer import train
-    from integral_pose.viz.report import write_comparison_report
+    from integral_pose.models.zoo import MODELS, resolve_model_file
+    from integral_pose.viz.report import write_comparison_report, write_learning_curves
 
-    for name in ("frames", "test_frames", "epochs", "workers"):
+    for name in ("frames", "test_frames", "updates", "curve_points", "seeds", "workers", "threads"):
         v = getattr(args, name)
         if v is not None and v < 1:
             raise CliError(f"--{name.replace('_', '-')}: expected an int >= 1, got {v}")
-    t0 = time.perf_counter()
+    if args.curve_points > args.updates:
+        raise CliError(f"--curve-points ({args.curve_points}) cannot exceed --updates ({args.updates})")
+    models = _parse_models(args.models)
+    start: str | None = None if args.start == "scratch" else args.start
+    if start is not None:
+        try:
+            resolve_model_file(start)
+        except FileNotFoundError as exc:
+            raise CliError(f"--start: {exc}") from None
+        if start not in MODELS and not Path(start).is_file():
+            raise CliError(f"--start: expected 'scratch', one of {list(MODELS)} or a weights file, got {start!r}")
+    threads = args.threads or default_threads()
+    torch.set_num_threads(threads)
     out = Path(args.out)
     recipes = find_recipe_dir(args.configs)
     frames = args.frames or DEMO_FRAMES
     test_frames = args.test_frames or DEMO_TEST_FRAMES
+    seeds = list(range(args.seeds))
+    per_epoch = max(1, args.updates // args.curve_points)
+    updates = per_epoch * args.curve_points
+    trainings = [(arch, seed) for seed in seeds for arch, _ in models]
+    n_stages = 2 + len(trainings)
+    eta = _Eta((frames + test_frames) * _NOMINAL_RENDER_S_PER_IMAGE / max(args.workers, 1),
+               [(a, updates) for a, _ in trainings], _NOMINAL_EVAL_S)  # fmt: skip
+    start_text = "random weights" if start is None else f"the {start} backbone"
+    print(f"ipr demo: {len(models)} models × {len(seeds)} seed(s), {updates} updates each from {start_text}; "
+          f"{threads} torch thread(s); {eta.line()}", flush=True)  # fmt: skip
+
     data_dir = out / f"synthmocap_{frames}_{test_frames}_{DEMO_IMAGE_SIZE}px"
-    print(f"[1/3] SynthMocap: {frames} train + {test_frames} test images in {data_dir}", flush=True)
+    print(f"[1/{n_stages}] render SynthMocap: {frames} train + {test_frames} held-out images in {data_dir}", flush=True)
+    t_data0 = time.perf_counter()
     paths = generate_synthmocap(
         data_dir, frames_train=frames, frames_test=test_frames, size=DEMO_IMAGE_SIZE, seed=0,
         workers=args.workers, progress=not args.quiet,
     )  # fmt: skip
-    t_data = time.perf_counter() - t0
+    t_data = time.perf_counter() - t_data0
+    eta.render_s = 0.0
 
-    results, timings = {}, {}
-    for recipe in DEMO_RECIPES:
+    runs: dict[str, dict[int, dict[str, Any]]] = {LABELS[a]: {} for a, _ in models}
+    for stage, (arch, seed) in enumerate(trainings, start=2):
+        recipe = dict(models)[arch]
+        label = LABELS[arch]
+        run_dir = out / f"seed{seed}" / Path(recipe).stem
         overrides = [
             f"data.train=[{{kind: synthmocap, records: '{paths['train']}'}}]",
             f"data.test=[{{kind: synthmocap, records: '{paths['test']}'}}]",
-            "data.val=[]",
-            "train.val_every=0",
-            f"train.out_dir='{out / Path(recipe).stem}'",
+            f"data.val=[{{kind: synthmocap, records: '{paths['test']}'}}]",
+            "train.val_every=1",
+            f"train.seed={seed}",
+            f"train.epochs={args.curve_points}",
+            f"train.checkpoint_every={args.curve_points}",
+            f"optim.milestones=[{args.curve_points}]",
+            f"data.epoch_length={{rule: fixed, num_samples: {per_epoch * 32}}}",
+            "train.batch_size=32",
+            f"train.out_dir='{run_dir}'",
+            f"model.pretrained={'null' if start is None else repr(start)}",
         ]
-        if args.epochs is not None:  # keep the recipes' shape: the last epoch runs at the decayed rate
-            overrides += [f"train.epochs={args.epochs}", f"optim.milestones=[{args.epochs}]"]
         cfg = load_config(recipes / recipe, overrides)
-        label = "integral regression" if cfg.model.arch == "integral" else "direct regression"
-        print(f"[2/3] training {label} ({recipe}): {cfg.model.backbone}, {cfg.data.patch_width}×"
-              f"{cfg.data.patch_height} input, {cfg.train.epochs} epochs", flush=True)  # fmt: skip
+        print(f"[{stage}/{n_stages}] train {label} (seed {seed}, {recipe}): {updates} updates; {eta.line()}",
+              flush=True)  # fmt: skip
         t1 = time.perf_counter()
         result = train(cfg, resume="auto", quiet=args.quiet)
-        timings[label] = {"train_s": time.perf_counter() - t1, "images_per_s": result.images_per_s}
+        train_s = time.perf_counter() - t1
         ckpt = Path(result.run_dir) / "checkpoints" / "last.pt"
         t2 = time.perf_counter()
         res = evaluate(cfg, [ckpt], Path(result.run_dir) / "eval", split="test", device="cpu",
-                       title=label)  # fmt: skip
-        timings[label]["eval_s"] = time.perf_counter() - t2
-        results[label] = res
+                       title=f"{label}, seed {seed}")  # fmt: skip
+        eval_s = time.perf_counter() - t2
+        eta.pending.remove((arch, updates))
+        if result.steps > 0 and train_s > 1.0:
+            eta.measured[arch] = train_s / updates
+        eta.eval_s = eval_s
+        curve = {"steps": [int(h["epoch"]) * per_epoch for h in result.history if "val_mpjpe" in h],
+                 "error": [float(h["val_mpjpe"]) for h in result.history if "val_mpjpe" in h]}  # fmt: skip
+        runs[label][seed] = {"cfg": cfg, "checkpoint": ckpt, "result": res, "curve": curve, "train_s": train_s,
+                             "eval_s": eval_s, "images_per_s": result.images_per_s}  # fmt: skip
         print(f"      {label}: MPJPE {res['mpjpe']:.1f} mm, PA-MPJPE {res['pa_mpjpe']:.1f} mm "
-              f"({res['num_samples']} test images, flip test {'on' if res['flip_test'] else 'off'})",
-              flush=True)  # fmt: skip
+              f"({res['num_samples']} held-out images, flip test {'on' if res['flip_test'] else 'off'}); "
+              f"train {train_s:.0f} s, eval {eval_s:.0f} s", flush=True)  # fmt: skip
 
-    print("[3/3] comparison on the held-out split (unseen motions, unseen cameras; GT root depth)")
+    print(f"[{n_stages}/{n_stages}] comparison on the held-out split (unseen motions, unseen camera; GT root depth)")
     prior = mean_pose_baseline(paths["train"], paths["test"])
-    rows = [("model", "MPJPE (mm)", "PA-MPJPE (mm)", "train img/s")]
-    for label, res in results.items():
-        rows.append((label, f"{res['mpjpe']:.1f}", f"{res['pa_mpjpe']:.1f}", f"{timings[label]['images_per_s']:.1f}"))
-    rows.append(("mean training pose (no image)", f"{prior['mpjpe']:.1f}", f"{prior['pa_mpjpe']:.1f}", "-"))
-    widths = [max(len(r[i]) for r in rows) for i in range(4)]
-    for i, r in enumerate(rows):
-        print("  " + " | ".join(c.ljust(widths[j]) if j == 0 else c.rjust(widths[j]) for j, c in enumerate(r)))
-        if i == 0:
-            print("  " + "-+-".join("-" * w for w in widths))
-    labels = list(results)
-    if len(labels) == 2:
-        a, b = (results[x]["mpjpe"] for x in labels)
-        verdict = "lower" if a < b else "higher"
-        print(f"  {labels[0]} MPJPE is {abs(100 * (1 - a / b)):.0f} % {verdict} than {labels[1]}'s")
-    comparison = write_comparison_report(out / "comparison.png", results,
-                                         title="integral vs direct regression on SynthMocap (test split)")  # fmt: skip
-    wall = time.perf_counter() - t0
+    rows: list[tuple[str, ...]] = [
+        ("model", "MPJPE (mm)", "PA-MPJPE (mm)", "× mean pose", "x / y / z error (mm)", "updates", "train img/s")
+    ]
+    summary_models: dict[str, Any] = {}
+    for label, by_seed in runs.items():
+        mp = [r["result"]["mpjpe"] for r in by_seed.values()]
+        pa = [r["result"]["pa_mpjpe"] for r in by_seed.values()]
+        ips = float(np.mean([r["images_per_s"] for r in by_seed.values()]))
+        axis = {k: float(np.mean([r["result"]["axis_error"][k] for r in by_seed.values()])) for k in "xyz"}
+        rows.append((label, _spread(mp), _spread(pa), f"{np.mean(mp) / prior['mpjpe']:.2f}", _axes(axis), str(updates),
+                     f"{ips:.0f}"))  # fmt: skip
+        summary_models[label] = {
+            "mpjpe": mp, "pa_mpjpe": pa, "mpjpe_mean": float(np.mean(mp)), "pa_mpjpe_mean": float(np.mean(pa)),
+            "ratio_to_mean_pose": float(np.mean(mp) / prior["mpjpe"]), "images_per_s": ips, "axis_error": axis,
+            "curves": [r["curve"] for r in by_seed.values()],
+            "train_s": [r["train_s"] for r in by_seed.values()], "eval_s": [r["eval_s"] for r in by_seed.values()],
+        }  # fmt: skip
+    rows.append(("mean training pose (no image)", f"{prior['mpjpe']:.1f}", f"{prior['pa_mpjpe']:.1f}", "1.00",
+                 _axes(prior["axis_error"]), "-", "-"))  # fmt: skip
+    for line in _table(rows):
+        print(line)
+    if len(seeds) > 1:
+        print(f"  (mean over {len(seeds)} seeds; min–max in brackets)")
+    order = sorted(summary_models, key=lambda k: summary_models[k]["mpjpe_mean"])
+    print("  ordering by MPJPE (lower is better): " + " < ".join(order))
+    figures = [write_learning_curves(
+        out / "learning_curves.png", {k: [r["curve"] for r in v.values()] for k, v in runs.items()},
+        baseline=prior["mpjpe"], title=f"held-out MPJPE during training (no flip test), start: {start_text}",
+    )]  # fmt: skip
+    first = {label: by_seed[seeds[0]] for label, by_seed in runs.items()}
+    figures.append(write_comparison_report(out / "comparison.png", {k: v["result"] for k, v in first.items()},
+                                           title="held-out split, seed 0"))  # fmt: skip
+    overlay = _overlays(out, first, Path(paths["test"]))
+    if overlay is not None:
+        figures.append(overlay)
+    wall = time.perf_counter() - eta.t0
     summary = {
         "wall_s": wall,
         "data_s": t_data,
+        "threads": threads,
+        "start": start or "scratch",
+        "updates": updates,
+        "seeds": seeds,
         "data": {"train": str(paths["train"]), "test": str(paths["test"])},
         "mean_pose_baseline": prior,
-        "models": {
-            label: {"mpjpe": r["mpjpe"], "pa_mpjpe": r["pa_mpjpe"], "n_mpjpe": r["n_mpjpe"], **timings[label]}
-            for label, r in results.items()
-        },
+        "ordering": order,
+        "models": summary_models,
     }
     write_json_atomic(out / "summary.json", summary)
-    print(f"wrote {comparison}, per-model eval.json + report.png under {out}; total {wall:.0f} s")
+    print(f"wrote {', '.join(str(f) for f in figures)}, summary.json, per-model eval.json + report.png under {out}; "
+          f"total {wall:.0f} s")  # fmt: skip
     return 0

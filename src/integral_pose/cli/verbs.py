@@ -12,6 +12,7 @@ from integral_pose.cli import demo as demo_verb
 from integral_pose.cli import eval as eval_verb
 from integral_pose.cli import export as export_verb
 from integral_pose.cli import predict as predict_verb
+from integral_pose.cli import pretrain as pretrain_verb
 from integral_pose.cli import train as train_verb
 
 AddParser = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
@@ -22,6 +23,7 @@ ALL: tuple[AddParser, ...] = (
     data_verb.add_parser,
     demo_verb.add_parser,
     train_verb.add_parser,
+    pretrain_verb.add_parser,
     eval_verb.add_parser,
     predict_verb.add_parser,
     export_verb.add_parser,

@@ -54,7 +54,7 @@ __all__ = [
 BACKBONES: tuple[str, ...] = ("resnet18", "resnet34", "resnet50", "resnet101", "resnet152")
 """Backbone names accepted by ``model.backbone``."""
 
-DATASET_KINDS: tuple[str, ...] = ("synthmocap", "h36m", "mpii", "coco", "h36m_challenge")
+DATASET_KINDS: tuple[str, ...] = ("synthmocap", "h36m", "mpii", "coco", "h36m_challenge", "synthmocap_live")
 """Dataset kinds accepted by ``data.*[i].kind``."""
 
 EVAL_PROTOCOLS: tuple[str, ...] = ("h36m_p1", "h36m_p2", "mpii_pckh", "coco_ap", "synthmocap")
@@ -278,8 +278,12 @@ class ModelConfig(_Section):
     """The network (DESIGN §1): ResNet backbone + deconvolution head (``integral``) or pooled linear (``direct``).
 
     Attributes:
-        arch: ``"integral"`` (heat-map volume + soft-argmax) or ``"direct"`` (global pool → linear to J·3).
+        arch: ``"integral"`` (heat-map volume + soft-argmax), ``"direct"`` (global pool → linear to J·3) or
+            ``"heatmap"`` (the detection-based baseline: the integral network trained on Gaussian target maps,
+            decoded by argmax; ``loss.heatmap_sigma``).
         backbone: one of :data:`BACKBONES`.
+        backbone_width: channel multiplier of every backbone stage (1 = the paper's network; 0.25 = the
+            CPU-sized demo backbone); parameter names stay those of the ×1 network.
         pretrained: local ImageNet state-dict file (``.pth``/``.pt``/``.safetensors``) for the backbone, or null.
         num_joints: J; must equal the size of ``joint_set``.
         joint_set: skeleton name from :mod:`integral_pose.skeletons` (``"h36m18"``).
@@ -292,8 +296,9 @@ class ModelConfig(_Section):
         in_channels: image channels (3).
     """
 
-    arch: Literal["integral", "direct"] = "integral"
+    arch: Literal["integral", "direct", "heatmap"] = "integral"
     backbone: str = "resnet50"
+    backbone_width: float = 1.0
     pretrained: str | None = None
     num_joints: int = 18
     joint_set: str = "h36m18"
@@ -325,6 +330,8 @@ class ModelConfig(_Section):
             raise ConfigError(
                 "num_joints", f"joint_set {self.joint_set!r} has {expected_j} joints, got num_joints={self.num_joints}"
             )
+        if not 0.0 < self.backbone_width <= 4.0:
+            raise ConfigError("backbone_width", f"expected a multiplier in (0, 4], got {self.backbone_width}")
         if self.depth_bins < 2:
             raise ConfigError("depth_bins", f"expected an int >= 2, got {self.depth_bins}")
         if not 1 <= self.deconv_layers <= 5:
@@ -347,7 +354,7 @@ class ModelConfig(_Section):
 
     @property
     def out_channels(self) -> int:
-        """Channels of the model output: J·D (integral 3D), J (integral 2D) or J·3 (direct)."""
+        """Channels of the model output: J·D (integral/heatmap 3D), J (integral/heatmap 2D) or J·3 (direct)."""
         if self.arch == "direct":
             return self.num_joints * 3
         return self.num_joints * self.depth_bins if self.output_3d else self.num_joints
@@ -358,23 +365,40 @@ class DatasetSpec(_Section):
     """One dataset of a split.
 
     Attributes:
-        kind: one of :data:`DATASET_KINDS` (decides the reader and the joint mapping).
-        records: path of the canonical ``.npz`` records file (``data.records``).
+        kind: one of :data:`DATASET_KINDS` (decides the reader and the joint mapping). ``synthmocap_live`` renders
+            SynthMocap training samples on the fly in the loader workers (training only; no records file).
+        records: path of the canonical ``.npz`` records file (``data.records``); null only for ``synthmocap_live``.
+        size: ``synthmocap_live`` only: samples per pass (every (index, epoch) is a new scene; default 10000).
         ratio: relative share of this dataset in a training epoch (the original mixed 1:1 or 1:1:1).
         box: box source for this dataset, overriding ``data.box_source`` (``gt``, ``tight`` or a file path).
         depth_norm: ``"rect3d"`` (z / (rect_3d_mm·s), the integral project) or ``"box"`` (z / (box width·s),
             the challenge project's ``depth_in_image``).
     """
 
-    kind: Literal["synthmocap", "h36m", "mpii", "coco", "h36m_challenge"]
-    records: str
+    kind: Literal["synthmocap", "h36m", "mpii", "coco", "h36m_challenge", "synthmocap_live"]
+    records: str | None = None
     ratio: float = 1.0
     box: str | None = None
     depth_norm: Literal["rect3d", "box"] = "rect3d"
+    size: int | None = None
 
     def _check(self) -> None:
-        if not self.records.strip():
-            raise ConfigError("records", "expected a path to a records .npz file, got an empty string")
+        if self.kind == "synthmocap_live":
+            if self.records is not None:
+                raise ConfigError("records", "kind 'synthmocap_live' renders its samples; set records to null")
+            if self.size is not None and self.size < 1:
+                raise ConfigError("size", f"expected an int >= 1, got {self.size}")
+            if self.depth_norm != "rect3d":
+                raise ConfigError("depth_norm", "kind 'synthmocap_live' supports only 'rect3d'")
+        else:
+            if self.records is None or not self.records.strip():
+                raise ConfigError(
+                    "records", f"kind {self.kind!r} needs a path to a records .npz file, got {self.records!r}"
+                )
+            if self.size is not None:
+                raise ConfigError(
+                    "size", f"only used with kind 'synthmocap_live' (kind is {self.kind!r}); set it to null"
+                )
         _positive("ratio", self.ratio)
         if self.box is not None and not self.box.strip():
             raise ConfigError("box", "expected 'gt', 'tight', a file path or null, got an empty string")
@@ -499,7 +523,11 @@ class AugmentConfig(_Section):
 
 @dataclass(frozen=True)
 class LossConfig(_Section):
-    """The coordinate loss (:mod:`integral_pose.losses`).
+    """The coordinate loss (:mod:`integral_pose.losses`); the heat-map MSE for ``model.arch: heatmap``.
+
+    For ``model.arch: heatmap`` the trained loss is :func:`integral_pose.losses.heatmap_mse_loss`
+    (``heatmap_sigma``, ``normalisation``); the coordinate loss of the argmax-decoded joints (``type``) is only
+    logged, as the ``coord`` term.
 
     Attributes:
         type: ``l1`` (the original's) or ``l2`` on normalised coordinates, weighted per coordinate.
@@ -507,16 +535,20 @@ class LossConfig(_Section):
             with non-zero weight.
         heatmap_reg: weight of the Jensen-Shannon heat-map regulariser (0 = off).
         heatmap_reg_sigma: std of its target Gaussian in heat-map cells.
+        heatmap_sigma: std in heat-map cells of the Gaussian target maps of ``model.arch: heatmap`` (isotropic in
+            x, y and depth cells; 1.0 suits 16-cell maps, SimpleBaseline uses 2.0 for 64×48 maps).
     """
 
     type: Literal["l1", "l2"] = "l1"
     normalisation: Literal["batch", "valid_mean"] = "batch"
     heatmap_reg: float = 0.0
     heatmap_reg_sigma: float = 1.0
+    heatmap_sigma: float = 1.0
 
     def _check(self) -> None:
         _positive("heatmap_reg", self.heatmap_reg, allow_zero=True)
         _positive("heatmap_reg_sigma", self.heatmap_reg_sigma)
+        _positive("heatmap_sigma", self.heatmap_sigma)
 
 
 @dataclass(frozen=True)
@@ -677,7 +709,7 @@ class Config(_Section):
         m, d = self.model, self.data
         if len(d.mean) != m.in_channels or len(d.std) != m.in_channels:
             raise ConfigError("data.mean", f"expected {m.in_channels} values (model.in_channels), got {len(d.mean)}")
-        if m.arch == "integral":
+        if m.arch in ("integral", "heatmap"):
             h, w = self.heatmap_size
             if h < 2 or w < 2:
                 raise ConfigError(
@@ -685,11 +717,13 @@ class Config(_Section):
                     f"patch {d.patch_width}×{d.patch_height} gives a {w}×{h} heat map with model.deconv_layers="
                     f"{m.deconv_layers}; need at least 2×2",
                 )
-        if m.arch == "direct" and self.loss.heatmap_reg > 0:
+        if m.arch != "integral" and self.loss.heatmap_reg > 0:
             raise ConfigError(
-                "loss.heatmap_reg", f"model.arch 'direct' has no heat map; set it to 0 (got {self.loss.heatmap_reg})"
+                "loss.heatmap_reg",
+                f"the soft-argmax regulariser applies to model.arch 'integral' only, not {m.arch!r}; set it to 0 "
+                f"(got {self.loss.heatmap_reg})",
             )
-        if self.eval.protocol in ("h36m_p1", "h36m_p2", "synthmocap") and not m.output_3d and m.arch == "integral":
+        if self.eval.protocol in ("h36m_p1", "h36m_p2", "synthmocap") and not m.output_3d and m.arch != "direct":
             raise ConfigError(
                 "eval.protocol", f"protocol {self.eval.protocol!r} measures 3D error but model.output_3d is false"
             )

@@ -42,7 +42,7 @@ from integral_pose.data.io import ImageReadError, adjust_affine_for_reduction, c
 from integral_pose.data.records import PoseRecords
 from integral_pose.skeletons import get_skeleton
 
-__all__ = ["ConcatPoseDataset", "PoseDataset", "split_key"]
+__all__ = ["ConcatPoseDataset", "PoseDataset", "sample_item", "split_key"]
 
 _MAX_REPLACEMENTS = 10
 
@@ -180,8 +180,6 @@ class PoseDataset:
         return choose_reduction(box_side, 1.0, min_scale=min_s)
 
     def _load(self, index: int, epoch: int | None) -> dict[str, Any]:
-        import torch
-
         params = self.augment_params(index, epoch)
         rec = self.records
         w_img = float(rec.image_size[index, 0])
@@ -198,51 +196,103 @@ class PoseDataset:
 
             ext_w = max(float(rec.box[index, 2]), float(rec.box[index, 3]) * self.patch_size[0] / self.patch_size[1])
             depth_norm = ext_w / pixels_per_mm(rec.joints_2d[index], j3, rec.joints_vis[index])
-        target, weight = encode(
-            rec.joints_2d[index],
-            rec.joints_vis[index],
-            j3,
-            affine,
-            self.patch_size,
-            depth_norm,
-            params.scale,
-            self.flip_perm if params.flip else None,
-            self.root,
+        return sample_item(
+            x,
+            index=index,
+            box=rec.box[index],
+            joints_2d=rec.joints_2d[index],
+            joints_vis=rec.joints_vis[index],
+            joints_3d_cam=rec.joints_3d_cam[index],
+            cam_f=rec.cam_f[index],
+            cam_c=rec.cam_c[index],
+            affine=affine,
+            inv_affine=inv,
+            params=params,
+            patch_size=self.patch_size,
+            depth_norm_mm=depth_norm,
+            flip_perm=self.flip_perm,
+            root=self.root,
+            has_3d=self.has_3d,
         )
-        return {
-            "image": torch.from_numpy(x),
-            "target": torch.from_numpy(target),
-            "target_weight": torch.from_numpy(weight),
-            "index": torch.tensor(index, dtype=torch.int64),
-            "source": torch.tensor(0, dtype=torch.int64),
-            "affine": torch.from_numpy(affine),
-            "inv_affine": torch.from_numpy(inv),
-            "scale": torch.tensor(params.scale, dtype=torch.float32),
-            "depth_norm_mm": torch.tensor(depth_norm, dtype=torch.float32),
-            "flip": torch.tensor(params.flip),
-            "box": torch.from_numpy(rec.box[index].astype(np.float32)),
-            "joints_2d": torch.from_numpy(rec.joints_2d[index].astype(np.float32)),
-            "joints_vis": torch.from_numpy(rec.joints_vis[index].astype(np.float32)),
-            "joints_3d_cam": torch.from_numpy(rec.joints_3d_cam[index].astype(np.float32)),
-            "root_depth_mm": torch.tensor(float(rec.joints_3d_cam[index, self.root, 2]), dtype=torch.float32),
-            "cam_f": torch.from_numpy(rec.cam_f[index].astype(np.float32)),
-            "cam_c": torch.from_numpy(rec.cam_c[index].astype(np.float32)),
-            "replaced": torch.tensor(False),
-        }
+
+
+def sample_item(
+    image: np.ndarray,
+    *,
+    index: int,
+    box: np.ndarray,
+    joints_2d: np.ndarray,
+    joints_vis: np.ndarray,
+    joints_3d_cam: np.ndarray,
+    cam_f: np.ndarray,
+    cam_c: np.ndarray,
+    affine: np.ndarray,
+    inv_affine: np.ndarray,
+    params: AugmentParams,
+    patch_size: tuple[int, int],
+    depth_norm_mm: float,
+    flip_perm: Sequence[int] | np.ndarray,
+    root: int,
+    has_3d: bool = True,
+) -> dict[str, Any]:
+    """One network sample (the dict of the module docstring) from a normalised crop and its record fields.
+
+    The one place that turns a crop and a record's labels into targets (:func:`integral_pose.data.codec.encode`),
+    shared by :class:`PoseDataset` (records on disk) and the on-the-fly SynthMocap stream.
+
+    Args:
+        image: (3, patch_h, patch_w) float32 normalised crop.
+        index: the sample's index in its dataset.
+        box: (4,) record box x, y, w, h px. joints_2d: (J, 2) image px. joints_vis: (J,).
+        joints_3d_cam: (J, 3) camera-frame mm (NaN = unknown). cam_f, cam_c: (2,) px (0 = unknown).
+        affine, inv_affine: (2, 3) original image px ↔ patch px (flip folded in).
+        params: the augmentation drawn for the sample. patch_size: (patch_w, patch_h).
+        depth_norm_mm: depth normaliser of the target (mm). flip_perm: (J,) left/right permutation.
+        root: root joint index. has_3d: whether the source has 3D labels.
+    """
+    import torch
+
+    j3 = joints_3d_cam if has_3d else None
+    target, weight = encode(
+        joints_2d, joints_vis, j3, affine, patch_size, depth_norm_mm, params.scale,
+        flip_perm if params.flip else None, root,
+    )  # fmt: skip
+    return {
+        "image": torch.from_numpy(image),
+        "target": torch.from_numpy(target),
+        "target_weight": torch.from_numpy(weight),
+        "index": torch.tensor(index, dtype=torch.int64),
+        "source": torch.tensor(0, dtype=torch.int64),
+        "affine": torch.from_numpy(affine),
+        "inv_affine": torch.from_numpy(inv_affine),
+        "scale": torch.tensor(params.scale, dtype=torch.float32),
+        "depth_norm_mm": torch.tensor(depth_norm_mm, dtype=torch.float32),
+        "flip": torch.tensor(params.flip),
+        "box": torch.from_numpy(np.asarray(box, dtype=np.float32)),
+        "joints_2d": torch.from_numpy(np.asarray(joints_2d, dtype=np.float32)),
+        "joints_vis": torch.from_numpy(np.asarray(joints_vis, dtype=np.float32)),
+        "joints_3d_cam": torch.from_numpy(np.asarray(joints_3d_cam, dtype=np.float32)),
+        "root_depth_mm": torch.tensor(float(joints_3d_cam[root, 2]), dtype=torch.float32),
+        "cam_f": torch.from_numpy(np.asarray(cam_f, dtype=np.float32)),
+        "cam_c": torch.from_numpy(np.asarray(cam_c, dtype=np.float32)),
+        "replaced": torch.tensor(False),
+    }
 
 
 class ConcatPoseDataset:
     """Several :class:`PoseDataset` end to end (global index = offset + local index), for mixed training.
 
-    All parts must share the joint set and patch size. Items carry ``source`` = the part number.
+    All parts must share the joint set and patch size. Items carry ``source`` = the part number. A part may also
+    be any dataset with the same item keys and the attributes ``skeleton``, ``patch_size`` and ``set_epoch``
+    (the on-the-fly :class:`~integral_pose.data.sources.synthmocap_live.SynthMocapStream`).
     """
 
-    def __init__(self, datasets: Sequence[PoseDataset]) -> None:
+    def __init__(self, datasets: Sequence[Any]) -> None:
         if not datasets:
             raise ValueError("datasets: expected at least one PoseDataset, got none")
         first = datasets[0]
         for i, d in enumerate(datasets):
-            if not isinstance(d, PoseDataset):
+            if not all(hasattr(d, a) for a in ("skeleton", "patch_size", "set_epoch", "__getitem__", "__len__")):
                 raise TypeError(f"datasets[{i}]: expected PoseDataset, got {type(d).__name__}")
             if d.skeleton.name != first.skeleton.name:
                 raise ValueError(

@@ -39,6 +39,7 @@ from torch import nn
 
 from integral_pose import __version__
 from integral_pose.fileio import atomic_write
+from integral_pose.models.zoo import resolve_model_file
 
 __all__ = [
     "CHECKPOINT_FORMAT",
@@ -208,7 +209,7 @@ def load_checkpoint(path: str | os.PathLike[str], map_location: Any = "cpu") -> 
     """Read a checkpoint written by :func:`save_checkpoint` (``torch.load(weights_only=True)``).
 
     Args:
-        path: checkpoint file.
+        path: checkpoint file, or the name of a shipped model (:data:`integral_pose.models.zoo.MODELS`).
         map_location: where tensors go (default CPU).
 
     Returns:
@@ -219,7 +220,7 @@ def load_checkpoint(path: str | os.PathLike[str], map_location: Any = "cpu") -> 
         ValueError: corrupt/truncated file, a file of another program (an original-system checkpoint is named as
             such), an unknown format version, or missing fields.
     """
-    p = Path(path)
+    p = resolve_model_file(path)
     if not p.is_file():
         raise FileNotFoundError(f"checkpoint not found: {p}")
     obj = _torch_load(p, map_location)

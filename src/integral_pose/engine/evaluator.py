@@ -265,7 +265,9 @@ def score_3d(pred: dict[str, np.ndarray], dataset: Any, cfg: Any, detail: bool =
         detail: also return per-joint, per-group, per-action tables and per-sample errors.
 
     Returns:
-        ``{"mpjpe", "pa_mpjpe", "n_mpjpe", "pck150", "auc", "num_samples", …}`` in mm (PCK/AUC in [0, 1]).
+        ``{"mpjpe", "pa_mpjpe", "n_mpjpe", "pck150", "auc", "num_samples", "axis_error", …}`` in mm (PCK/AUC in
+        [0, 1]); ``axis_error`` = mean absolute root-relative error along camera x (horizontal), y (vertical) and z
+        (depth), which tells a left/right or front/back confusion (x, z) from a vertical one.
     """
     from integral_pose.eval.metrics import auc_3d, group_errors, joint_errors, pck_curve, per_action_mean
     from integral_pose.skeletons import get_skeleton
@@ -293,9 +295,12 @@ def score_3d(pred: dict[str, np.ndarray], dataset: Any, cfg: Any, detail: bool =
     e_root = joint_errors(p, gg, "root", root=root)  # (N, J17)
     e_pa = joint_errors(p, gg, "procrustes")
     e_n = joint_errors(p, gg, "scale", root=root)
+    rel = (p - p[:, root : root + 1]) - (gg - gg[:, root : root + 1])  # (N, J17, 3) root-relative error, mm
+    axis = np.abs(rel).mean(axis=(0, 1))
     res: dict[str, Any] = {
         "num_samples": int(ok.sum()),
         "mpjpe": float(e_root.mean()),
+        "axis_error": {"x": float(axis[0]), "y": float(axis[1]), "z": float(axis[2])},
         "pa_mpjpe": float(e_pa.mean()),
         "n_mpjpe": float(e_n.mean()),
         "pck150": float(pck_curve(e_root, [150.0])[0]),
@@ -745,7 +750,7 @@ def evaluate(
         archs.add(model_cfg.arch)
         models.append(model.to(device))
     if len(archs) > 1:
-        raise ValueError("--ensemble: all checkpoints must share the architecture (integral or direct)")
+        raise ValueError("--ensemble: all checkpoints must share the architecture (integral, direct or heatmap)")
     import dataclasses
 
     cfg = dataclasses.replace(cfg, model=model_cfg)

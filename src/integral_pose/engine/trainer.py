@@ -282,10 +282,40 @@ def load_split_records(cfg: Any, split: str, i: int, box_override: str | None = 
     return apply_box_source(records, source, where)
 
 
+LIVE_DEFAULT_SIZE = 10000
+"""Samples per pass of a ``synthmocap_live`` dataset without ``size``."""
+
+
+def make_live_dataset(cfg: Any, spec: Any, augment: Any) -> Any:
+    """The on-the-fly SynthMocap stream for a ``synthmocap_live`` entry of ``data.train``."""
+    from integral_pose.data.sources.synthmocap_live import SynthMocapStream
+
+    return SynthMocapStream(
+        (cfg.data.patch_width, cfg.data.patch_height),
+        spec.size or LIVE_DEFAULT_SIZE,
+        seed=cfg.train.seed,
+        augment=augment,
+        mean=cfg.data.mean,
+        std=cfg.data.std,
+        rect_3d_mm=cfg.data.rect_3d_mm,
+    )
+
+
 def _load_split(cfg: Any, specs: Sequence[Any], augment: Any, split: str) -> list[Any]:
     if not specs:
         raise ValueError(f"data.{split}: expected at least one dataset, got none")
-    return [make_pose_dataset(load_split_records(cfg, split, i), cfg, spec, augment) for i, spec in enumerate(specs)]
+    parts = []
+    for i, spec in enumerate(specs):
+        if spec.kind == "synthmocap_live":
+            if split != "train":
+                raise ValueError(
+                    f"data.{split}[{i}].kind: 'synthmocap_live' is for training only; evaluate on fixed records "
+                    "(kind 'synthmocap', written by `ipr data synthmocap`)"
+                )
+            parts.append(make_live_dataset(cfg, spec, augment))
+        else:
+            parts.append(make_pose_dataset(load_split_records(cfg, split, i), cfg, spec, augment))
+    return parts
 
 
 def build_train_dataset(cfg: Any) -> tuple[Any, list[int], list[float], int]:
@@ -322,8 +352,9 @@ def build_model_for(cfg: Any) -> Any:
 def outputs_to_coords(output: Any, model_cfg: Any) -> Any:
     """Model output → normalised coordinates (B, J, 3) in float32 (x, y, z ∈ [−0.5, 0.5)).
 
-    Integral models: soft-argmax of the (D, H, W) volume (2D heat maps: z = 0); direct: the (B, J·3) output
-    reshaped (:func:`integral_pose.models.predict_coords`). The integral op runs in float32 even under autocast.
+    Integral models: soft-argmax of the (D, H, W) volume (2D heat maps: z = 0); heat-map baseline: argmax with
+    the quarter-cell shift (no gradient); direct: the (B, J·3) output reshaped
+    (:func:`integral_pose.models.predict_coords`). The integral op runs in float32 even under autocast.
     """
     from integral_pose.models import predict_coords
 
@@ -340,18 +371,33 @@ def outputs_to_coords(output: Any, model_cfg: Any) -> Any:
 def compute_loss(coords: Any, target: Any, weight: Any, output: Any, cfg: Any) -> tuple[Any, dict[str, Any]]:
     """The training loss and its terms: coordinate L1/L2 (+ the optional heat-map JS regulariser).
 
+    For ``model.arch: heatmap`` (the detection-based baseline) the trained loss is the heat-map MSE against
+    Gaussian targets (:func:`integral_pose.losses.heatmap_mse_loss`, ``loss.heatmap_sigma``), logged as
+    ``heatmap_mse``; the coordinate loss of the argmax-decoded ``coords`` is still computed and logged as
+    ``coord`` for monitoring but carries no gradient (the argmax is not differentiable).
+
     Args:
         coords: (B, J, 3) predicted normalised coordinates.
         target: (B, J, 3) targets. weight: (B, J, 3) per-coordinate weights.
-        output: the raw model output (logits, for the regulariser).
+        output: the raw model output (logits, for the regulariser and the heat-map loss).
         cfg: the run config (``loss`` and ``model`` sections).
 
     Returns:
-        ``(loss, {"coord": …, "heatmap_js": …})`` (scalar tensors; the JS term only when enabled).
+        ``(loss, {"coord": …, "heatmap_js": …})`` (scalar tensors; the JS term only when enabled), or
+        ``(loss, {"coord": …, "heatmap_mse": …})`` for the heat-map baseline.
     """
-    from integral_pose.losses import coordinate_loss, heatmap_js_loss
+    from integral_pose.losses import coordinate_loss, heatmap_js_loss, heatmap_mse_loss
 
     lc = cfg.loss
+    if cfg.model.arch == "heatmap":
+        from integral_pose.models import logits_to_volume
+
+        coord = coordinate_loss(coords.detach(), target, weight, lc.type, lc.normalisation)  # monitoring only
+        maps = output
+        if cfg.model.output_3d:
+            maps = logits_to_volume(output, cfg.model.num_joints, cfg.model.depth_bins)  # (B, J, D, H, W)
+        mse = heatmap_mse_loss(maps.float(), target, weight, lc.heatmap_sigma, lc.normalisation)
+        return mse, {"coord": coord.detach(), "heatmap_mse": mse.detach()}
     coord = coordinate_loss(coords, target, weight, lc.type, lc.normalisation)
     terms = {"coord": coord.detach()}
     loss = coord

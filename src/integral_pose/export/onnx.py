@@ -207,7 +207,7 @@ def load_pose_model(path: str | os.PathLike[str], device: str = "cpu") -> tuple[
     if arch != "integral" or not output_3d:
         raise ValueError(
             f"{path}: inference and export need an integral 3D model (arch 'integral', output_3d true), "
-            f"got arch {arch!r}, output_3d {output_3d!r}"
+            f"got arch {arch!r}, output_3d {output_3d!r} (direct and heat-map baselines are evaluated with ipr eval)"
         )
     cfg = ckpt["config"]
     data, mcfg = cfg.get("data", {}), cfg.get("model", {})

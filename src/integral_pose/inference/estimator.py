@@ -33,6 +33,7 @@ from integral_pose.export.onnx import ModelContract
 from integral_pose.fileio import read_json
 from integral_pose.inference.detector import BoxDetector, Detections, make_detector, validate_boxes
 from integral_pose.inference.results import PoseResult
+from integral_pose.models.zoo import resolve_model_file
 
 __all__ = ["BACKENDS", "PoseEstimator", "as_rgb_image", "check_intrinsics", "load_intrinsics_json"]
 
@@ -185,7 +186,8 @@ class PoseEstimator:
         """Load a model.
 
         Args:
-            path: an integral-pose checkpoint (``.pt``), or, with ``backend="onnx"``, an ONNX file written by
+            path: an integral-pose checkpoint (``.pt``) or the name of a shipped model (``"synthmocap-small"``,
+                :mod:`integral_pose.models.zoo`), or, with ``backend="onnx"``, an ONNX file written by
                 ``ipr export`` (a checkpoint is exported in memory, with the parity check).
             device: ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
             backend: ``"torch"`` (eager PyTorch) or ``"onnx"`` (onnxruntime).
@@ -202,7 +204,7 @@ class PoseEstimator:
         if backend not in BACKENDS:
             raise ValueError(f"backend: expected one of {BACKENDS}, got {backend!r}")
         device = _check_device(device)
-        p = Path(path)
+        p = resolve_model_file(path)
         if p.is_dir():
             raise IsADirectoryError(f"checkpoint: expected a file, got the folder {str(p)!r}")
         if not p.is_file():

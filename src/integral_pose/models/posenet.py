@@ -2,9 +2,11 @@
 
 The model returns raw predictions only (DESIGN rule 4): heat-map logits ``(B, J·D, H, W)`` for the integral
 architecture (channel c = j·D + d, joint-major), ``(B, J, H, W)`` for 2D heat maps, or ``(B, J·3)`` for direct
-regression. :func:`predict_coords` (or :meth:`PoseNet.decode`) maps any of them to normalised coordinates
-``(B, J, 3)`` in ``[-0.5, 0.5)`` (x, y over the patch; z = root-relative depth over the 3D box), the label space of
-the loss; the soft-argmax is :func:`integral_pose.geometry.integral.soft_argmax_3d`.
+regression. The heat-map baseline (``arch="heatmap"``, the paper's detection-based model) has the integral
+network and output shapes, but is trained on Gaussian target maps and decoded by argmax
+(:mod:`integral_pose.geometry.heatmap`). :func:`predict_coords` (or :meth:`PoseNet.decode`) maps any of them
+to normalised coordinates ``(B, J, 3)`` in ``[-0.5, 0.5)`` (x, y over the patch; z = root-relative depth over
+the 3D box), the label space of the loss; the soft-argmax is :func:`integral_pose.geometry.integral.soft_argmax_3d`.
 
 Example:
     >>> import torch
@@ -22,13 +24,17 @@ from typing import TYPE_CHECKING
 import torch
 from torch import nn
 
+from integral_pose.geometry.heatmap import argmax_decode_2d, argmax_decode_3d
 from integral_pose.models.heads import DeconvHead, DirectHead
 from integral_pose.models.resnet import RESNETS, ResNet
 
 if TYPE_CHECKING:
     from integral_pose.config.schema import ModelConfig
 
-__all__ = ["PoseNet", "build_model", "logits_to_volume", "predict_coords"]
+__all__ = ["ARCHS", "PoseNet", "build_model", "logits_to_volume", "predict_coords"]
+
+ARCHS: tuple[str, ...] = ("integral", "direct", "heatmap")
+"""Model families: soft-argmax of heat maps, direct regression of J·3 numbers, argmax of heat maps."""
 
 
 class PoseNet(nn.Module):
@@ -41,13 +47,25 @@ class PoseNet(nn.Module):
         num_joints: J.
         depth_bins: D (ignored by direct regression and 2D heads; kept for decoding).
         output_3d: whether the head predicts depth (J·D channels) or 2D heat maps (J channels).
+        arch: one of :data:`ARCHS`; ``None`` infers it from the head (``"direct"`` for a :class:`DirectHead`,
+            else ``"integral"``). ``"heatmap"`` needs a heat-map head (same output as ``"integral"``).
 
     Attributes:
-        arch: ``"integral"`` or ``"direct"`` (from the head type).
+        arch: ``"integral"``, ``"direct"`` or ``"heatmap"``; selects the decoding of :meth:`decode`.
+
+    Raises:
+        ValueError: unknown ``arch``, an ``arch`` that does not fit the head type, or a head whose output
+            channels do not match J, D and ``output_3d``.
     """
 
     def __init__(
-        self, backbone: ResNet, head: nn.Module, num_joints: int, depth_bins: int = 64, output_3d: bool = True
+        self,
+        backbone: ResNet,
+        head: nn.Module,
+        num_joints: int,
+        depth_bins: int = 64,
+        output_3d: bool = True,
+        arch: str | None = None,
     ) -> None:
         super().__init__()
         self.backbone = backbone
@@ -55,11 +73,20 @@ class PoseNet(nn.Module):
         self.num_joints = int(num_joints)
         self.depth_bins = int(depth_bins)
         self.output_3d = bool(output_3d)
-        if isinstance(head, DirectHead):
-            self.arch = "direct"
+        direct_head = isinstance(head, DirectHead)
+        if arch is None:
+            arch = "direct" if direct_head else "integral"
+        if arch not in ARCHS:
+            raise ValueError(f"arch: expected one of {list(ARCHS)} or None, got {arch!r}")
+        if (arch == "direct") != direct_head:
+            raise ValueError(
+                f"arch: {arch!r} does not fit a {type(head).__name__} (direct regression needs a DirectHead, "
+                "'integral' and 'heatmap' a heat-map head)"
+            )
+        self.arch = arch
+        if arch == "direct":
             expected = num_joints * 3
         else:
-            self.arch = "integral"
             expected = num_joints * depth_bins if output_3d else num_joints
         got = getattr(head, "out_channels", expected)
         if got != expected:
@@ -114,15 +141,18 @@ def predict_coords(
     * integral, 3D: soft-argmax over each joint's D×H×W volume; x = E[w]/W − 0.5, y = E[h]/H − 0.5,
       z = E[d]/D − 0.5 (bin i has coordinate i).
     * integral, 2D: soft-argmax over H×W; z = 0.
+    * heatmap: argmax of each joint's D×H×W volume (2D: H×W map, z = 0) with the quarter-cell shift towards the
+      higher neighbour (:func:`integral_pose.geometry.heatmap.argmax_decode_3d`), normalised as above; no
+      gradient.
     * direct: the (B, J·3) output reshaped (ordered x0, y0, z0, x1, …).
 
     Args:
         model_output: logits from :class:`PoseNet`.
         num_joints: J.
-        depth_bins: D (integral 3D only).
-        arch: ``"integral"`` or ``"direct"``.
-        output_3d: whether integral logits hold J·D channels (3D) or J (2D).
-        beta: softmax inverse temperature.
+        depth_bins: D (integral and heatmap 3D only).
+        arch: ``"integral"``, ``"direct"`` or ``"heatmap"``.
+        output_3d: whether heat-map logits hold J·D channels (3D) or J (2D).
+        beta: softmax inverse temperature (integral only).
 
     Returns:
         (B, J, 3) float32 (float64 for float64 input) in ``[-0.5, 0.5)``.
@@ -135,16 +165,21 @@ def predict_coords(
                 f"model_output: expected (B, {num_joints * 3}) for direct regression, got {tuple(model_output.shape)}"
             )
         return model_output.reshape(model_output.shape[0], num_joints, 3)
-    if arch != "integral":
-        raise ValueError(f"arch: expected 'integral' or 'direct', got {arch!r}")
+    if arch not in ("integral", "heatmap"):
+        raise ValueError(f"arch: expected one of {list(ARCHS)}, got {arch!r}")
     if output_3d:
         volume = logits_to_volume(model_output, num_joints, depth_bins)  # (B, J, D, H, W)
+        if arch == "heatmap":
+            return argmax_decode_3d(volume, normalized=True)
         return soft_argmax_3d(volume, beta=beta, normalized=True)
     if model_output.ndim != 4 or model_output.shape[1] != num_joints:
         raise ValueError(
             f"model_output: expected (B, {num_joints}, H, W) 2D heat maps, got {tuple(model_output.shape)}"
         )
-    xy = soft_argmax_2d(model_output, beta=beta, normalized=True)  # (B, J, 2)
+    if arch == "heatmap":
+        xy = argmax_decode_2d(model_output, normalized=True)  # (B, J, 2)
+    else:
+        xy = soft_argmax_2d(model_output, beta=beta, normalized=True)  # (B, J, 2)
     return torch.cat([xy, torch.zeros_like(xy[..., :1])], dim=-1)
 
 
@@ -168,7 +203,7 @@ def build_model(model_config: ModelConfig) -> PoseNet:
     mc = model_config
     if mc.backbone not in RESNETS:
         raise ValueError(f"model.backbone: unknown backbone {mc.backbone!r}; expected one of {list(RESNETS)}")
-    backbone = RESNETS[mc.backbone](in_channels=mc.in_channels)
+    backbone = RESNETS[mc.backbone](in_channels=mc.in_channels, width=mc.backbone_width)
     head: nn.Module
     if mc.arch == "direct":
         head = DirectHead(backbone.out_channels, mc.num_joints)
@@ -181,7 +216,7 @@ def build_model(model_config: ModelConfig) -> PoseNet:
             kernel=mc.deconv_kernel,
             final_kernel=mc.final_conv_kernel,
         )
-    model = PoseNet(backbone, head, mc.num_joints, mc.depth_bins, mc.output_3d)
+    model = PoseNet(backbone, head, mc.num_joints, mc.depth_bins, mc.output_3d, arch=mc.arch)
     if mc.pretrained is not None:
         from integral_pose.models.weights import load_imagenet
 

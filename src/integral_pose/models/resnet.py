@@ -5,6 +5,10 @@ The module tree is ``conv1, bn1, relu, maxpool, layer1 … layer4`` with blocks 
 ImageNet state dict in torchvision or timm format loads without renaming (minus its ``fc.*`` classifier, which a
 backbone does not have). :meth:`ResNet.forward_features` returns the stride-32 feature map.
 
+A width multiplier ``width`` scales every stage's channels (64·w, 128·w, 256·w, 512·w, rounded to a multiple of
+8) and keeps the block structure and the parameter names, so ``width=1`` is the paper's backbone and a slim
+``resnet18(width=0.25)`` (0.7 M parameters) is the CPU-sized one of the demo.
+
 Example:
     >>> import torch
     >>> net = resnet18()
@@ -22,6 +26,7 @@ from torch import nn
 __all__ = [
     "RESNETS",
     "SPECS",
+    "WIDTHS",
     "BasicBlock",
     "Bottleneck",
     "ResNet",
@@ -31,6 +36,21 @@ __all__ = [
     "resnet101",
     "resnet152",
 ]
+
+
+WIDTHS: tuple[float, ...] = (0.125, 0.25, 0.5, 0.75, 1.0)
+"""Width multipliers ``model.backbone_width`` accepts (1 = the paper's backbones)."""
+
+
+def scaled_channels(base: int, width: float) -> int:
+    """``base · width`` rounded to the nearest multiple of 8 (at least 8): the channels of a slim stage.
+
+    Raises:
+        ValueError: ``width`` is not > 0.
+    """
+    if not width > 0:
+        raise ValueError(f"width: expected a multiplier > 0, got {width}")
+    return max(8, round(base * width / 8.0) * 8)
 
 
 def _conv3x3(in_ch: int, out_ch: int, stride: int = 1) -> nn.Conv2d:
@@ -93,15 +113,22 @@ class ResNet(nn.Module):
         block: :class:`BasicBlock` or :class:`Bottleneck`.
         layers: number of blocks in ``layer1 … layer4`` (e.g. ``(3, 4, 6, 3)`` for ResNet-50).
         in_channels: image channels.
+        width: channel multiplier of every stage (1 = the standard network; see :func:`scaled_channels`).
 
     Attributes:
-        out_channels: channels of the stride-32 map (512 for BasicBlock nets, 2048 for Bottleneck nets).
+        out_channels: channels of the stride-32 map (512·w for BasicBlock nets, 2048·w for Bottleneck nets).
         stride: 32.
     """
 
     stride = 32
 
-    def __init__(self, block: type[BasicBlock] | type[Bottleneck], layers: Sequence[int], in_channels: int = 3) -> None:
+    def __init__(
+        self,
+        block: type[BasicBlock] | type[Bottleneck],
+        layers: Sequence[int],
+        in_channels: int = 3,
+        width: float = 1.0,
+    ) -> None:
         super().__init__()
         if len(layers) != 4 or any(n < 1 for n in layers):
             raise ValueError(f"layers: expected 4 positive block counts, got {list(layers)}")
@@ -109,16 +136,18 @@ class ResNet(nn.Module):
             raise ValueError(f"in_channels: expected >= 1, got {in_channels}")
         self.block_type = block.__name__
         self.layers_spec = tuple(int(n) for n in layers)
-        self._in_ch = 64
-        self.conv1 = nn.Conv2d(in_channels, 64, kernel_size=7, stride=2, padding=3, bias=False)
-        self.bn1 = nn.BatchNorm2d(64)
+        self.width = float(width)
+        planes = [scaled_channels(c, width) for c in (64, 128, 256, 512)]
+        self._in_ch = planes[0]
+        self.conv1 = nn.Conv2d(in_channels, planes[0], kernel_size=7, stride=2, padding=3, bias=False)
+        self.bn1 = nn.BatchNorm2d(planes[0])
         self.relu = nn.ReLU(inplace=True)
         self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
-        self.layer1 = self._make_layer(block, 64, layers[0], stride=1)
-        self.layer2 = self._make_layer(block, 128, layers[1], stride=2)
-        self.layer3 = self._make_layer(block, 256, layers[2], stride=2)
-        self.layer4 = self._make_layer(block, 512, layers[3], stride=2)
-        self.out_channels = 512 * block.expansion
+        self.layer1 = self._make_layer(block, planes[0], layers[0], stride=1)
+        self.layer2 = self._make_layer(block, planes[1], layers[1], stride=2)
+        self.layer3 = self._make_layer(block, planes[2], layers[2], stride=2)
+        self.layer4 = self._make_layer(block, planes[3], layers[3], stride=2)
+        self.out_channels = planes[3] * block.expansion
         self.reset_parameters()
 
     def _make_layer(
@@ -156,29 +185,29 @@ class ResNet(nn.Module):
         return self.forward_features(x)
 
 
-def resnet18(in_channels: int = 3) -> ResNet:
-    """ResNet-18 backbone (BasicBlock, 2-2-2-2), 512 output channels."""
-    return ResNet(BasicBlock, (2, 2, 2, 2), in_channels)
+def resnet18(in_channels: int = 3, width: float = 1.0) -> ResNet:
+    """ResNet-18 backbone (BasicBlock, 2-2-2-2), 512·width output channels."""
+    return ResNet(BasicBlock, (2, 2, 2, 2), in_channels, width)
 
 
-def resnet34(in_channels: int = 3) -> ResNet:
-    """ResNet-34 backbone (BasicBlock, 3-4-6-3), 512 output channels."""
-    return ResNet(BasicBlock, (3, 4, 6, 3), in_channels)
+def resnet34(in_channels: int = 3, width: float = 1.0) -> ResNet:
+    """ResNet-34 backbone (BasicBlock, 3-4-6-3), 512·width output channels."""
+    return ResNet(BasicBlock, (3, 4, 6, 3), in_channels, width)
 
 
-def resnet50(in_channels: int = 3) -> ResNet:
-    """ResNet-50 backbone (Bottleneck, 3-4-6-3), 2048 output channels."""
-    return ResNet(Bottleneck, (3, 4, 6, 3), in_channels)
+def resnet50(in_channels: int = 3, width: float = 1.0) -> ResNet:
+    """ResNet-50 backbone (Bottleneck, 3-4-6-3), 2048·width output channels."""
+    return ResNet(Bottleneck, (3, 4, 6, 3), in_channels, width)
 
 
-def resnet101(in_channels: int = 3) -> ResNet:
-    """ResNet-101 backbone (Bottleneck, 3-4-23-3), 2048 output channels."""
-    return ResNet(Bottleneck, (3, 4, 23, 3), in_channels)
+def resnet101(in_channels: int = 3, width: float = 1.0) -> ResNet:
+    """ResNet-101 backbone (Bottleneck, 3-4-23-3), 2048·width output channels."""
+    return ResNet(Bottleneck, (3, 4, 23, 3), in_channels, width)
 
 
-def resnet152(in_channels: int = 3) -> ResNet:
-    """ResNet-152 backbone (Bottleneck, 3-8-36-3), 2048 output channels."""
-    return ResNet(Bottleneck, (3, 8, 36, 3), in_channels)
+def resnet152(in_channels: int = 3, width: float = 1.0) -> ResNet:
+    """ResNet-152 backbone (Bottleneck, 3-8-36-3), 2048·width output channels."""
+    return ResNet(Bottleneck, (3, 8, 36, 3), in_channels, width)
 
 
 RESNETS: dict[str, Callable[..., ResNet]] = {

@@ -23,6 +23,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from integral_pose.models.zoo import resolve_model_file
+
 __all__ = [
     "StateDictReport",
     "compare_state_dicts",
@@ -159,7 +161,7 @@ def read_state_dict(
     """
     from integral_pose.engine.checkpoint import strip_prefixes
 
-    p = Path(path)
+    p = resolve_model_file(path)
     if not p.is_file():
         raise FileNotFoundError(f"weights file not found: {p}")
     if p.suffix == ".safetensors":

@@ -30,6 +30,7 @@ from integral_pose.synth.retarget import BODY_POINTS, BodyParams, Clip, pose_wor
 __all__ = [
     "Background",
     "BodyStyle",
+    "PoseVariety",
     "RayGrid",
     "Scene",
     "body_primitives",
@@ -83,9 +84,11 @@ class RayGrid:
     STEP = 8
     MARGIN = 64
 
-    def __init__(self, camera: Camera, width: int, height: int) -> None:
+    def __init__(self, camera: Camera, width: int, height: int, margin: int | None = None) -> None:
+        """``margin``: px of grid outside the image (default :attr:`MARGIN`; a multiple of :attr:`STEP` keeps
+        the same lattice, so the rays inside the image do not change)."""
         self.width, self.height = width, height
-        s, m = self.STEP, self.MARGIN
+        s, m = self.STEP, (self.MARGIN if margin is None else int(margin))
         self.x0 = -m
         self.y0 = -m
         xs = np.arange(-m, width + m + s, s, dtype=np.float64)
@@ -571,6 +574,80 @@ class Scene:
     in_view: int  # number of the 18 joints inside the image
 
 
+@dataclass(frozen=True)
+class PoseVariety:
+    """Pose and viewpoint variety beyond the clips, for on-the-fly training samples.
+
+    Attributes:
+        mirror_prob: probability of mirroring the clip frame (world x → −x with left and right swapped: a
+            plausible motion the clip does not contain).
+        pitch_deg: the camera is pitched by U(−pitch_deg, pitch_deg) about its own x axis (the subject is seen
+            from higher or lower than the Human3.6M cameras do; its yaw around the subject is already uniform).
+        scale_range: global body scale range.
+        bone_jitter: per-bone-group length factors in ``1 ± bone_jitter``.
+        limb_jitter: a further independent factor in ``1 ± limb_jitter`` for each of the eight limb segments
+            (left and right upper arm, forearm, thigh, shin), applied by moving the segment's distal joints.
+    """
+
+    mirror_prob: float = 0.5
+    pitch_deg: float = 20.0
+    scale_range: tuple[float, float] = (0.85, 1.15)
+    bone_jitter: float = 0.08
+    limb_jitter: float = 0.06
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.mirror_prob <= 1.0:
+            raise ValueError(f"mirror_prob: expected a probability in [0, 1], got {self.mirror_prob}")
+        if not 0.0 <= self.pitch_deg < 60.0:
+            raise ValueError(f"pitch_deg: expected degrees in [0, 60), got {self.pitch_deg}")
+        lo, hi = self.scale_range
+        if not 0.0 < lo <= hi:
+            raise ValueError(f"scale_range: expected 0 < low <= high, got {self.scale_range}")
+        for name in ("bone_jitter", "limb_jitter"):
+            if not 0.0 <= getattr(self, name) < 0.5:
+                raise ValueError(f"{name}: expected a fraction in [0, 0.5), got {getattr(self, name)}")
+
+
+# body point → its mirror image (left ↔ right), for the 23 :data:`BODY_POINTS`
+_MIRROR = np.array([_P[n.replace("l_", "#").replace("r_", "l_").replace("#", "r_")] for n in BODY_POINTS])
+# limb segments (proximal, distal, points that move with the distal end) for the per-limb length jitter
+_LIMBS: tuple[tuple[str, str, tuple[str, ...]], ...] = tuple(
+    seg
+    for s in ("l", "r")
+    for seg in (
+        (f"{s}_shoulder", f"{s}_elbow", (f"{s}_elbow", f"{s}_wrist", f"{s}_hand")),
+        (f"{s}_elbow", f"{s}_wrist", (f"{s}_wrist", f"{s}_hand")),
+        (f"{s}_hip", f"{s}_knee", (f"{s}_knee", f"{s}_ankle", f"{s}_toe")),
+        (f"{s}_knee", f"{s}_ankle", (f"{s}_ankle", f"{s}_toe")),
+    )
+)
+
+
+def mirror_points(points: np.ndarray) -> np.ndarray:
+    """(23, 3) z-up world body points → the mirrored body (x → −x, left and right points swapped)."""
+    return points[_MIRROR] * np.array([-1.0, 1.0, 1.0])
+
+
+def jitter_limbs(points: np.ndarray, factors: np.ndarray) -> np.ndarray:
+    """Scale the eight limb segments of (23, 3) body points by ``factors`` (8,), moving the distal joints.
+
+    Segments are processed proximal first, so a longer upper arm carries the forearm and hand with it.
+    """
+    out = np.array(points, dtype=np.float64, copy=True)
+    for (a, b, moved), f in zip(_LIMBS, factors):
+        delta = (f - 1.0) * (out[_P[b]] - out[_P[a]])
+        for name in moved:
+            out[_P[name]] += delta
+    return out
+
+
+def pitch_rotation(deg: float) -> np.ndarray:
+    """(3, 3) rotation of camera-frame points about the camera's x axis by ``deg`` (a camera pitch of −deg)."""
+    t = np.deg2rad(deg)
+    c, s = np.cos(t), np.sin(t)
+    return np.array([[1.0, 0.0, 0.0], [0.0, c, -s], [0.0, s, c]])
+
+
 def sample_scene(
     rng: np.random.Generator,
     clips: list[Clip],
@@ -579,6 +656,7 @@ def sample_scene(
     distance_mm: tuple[float, float] = (3000.0, 6000.0),
     min_in_view: int = 16,
     tries: int = 30,
+    variety: PoseVariety | None = None,
 ) -> Scene:
     """Pick a clip frame, a body shape, a camera and a placement 3–6 m in front of it.
 
@@ -595,11 +673,24 @@ def sample_scene(
         distance_mm: horizontal distance range from the camera, mm.
         min_in_view: joints that must be inside the image.
         tries: placement attempts.
+        variety: extra pose/viewpoint variety (mirroring, camera pitch, wider shape ranges); ``None`` keeps the
+            fixed files' distribution (and their random draws) unchanged. With a pitch, the body is rotated about
+            the camera centre after placement (the image need not contain it: on-the-fly samples render only the
+            window around the person).
     """
     clip = clips[int(rng.integers(len(clips)))]
     frame = int(rng.integers(clip.num_frames))
-    body = sample_body_params(rng)
+    if variety is None:
+        body = sample_body_params(rng)
+    else:
+        body = sample_body_params(rng, variety.scale_range, variety.bone_jitter)
     pts = pose_world_mm(clip.rig, [frame], body)[0]
+    pitch = None
+    if variety is not None:
+        if rng.random() < variety.mirror_prob:
+            pts = mirror_points(pts)
+        pts = jitter_limbs(pts, rng.uniform(1 - variety.limb_jitter, 1 + variety.limb_jitter, size=len(_LIMBS)))
+        pitch = pitch_rotation(float(rng.uniform(-variety.pitch_deg, variety.pitch_deg)))
     key, native = cameras[int(rng.integers(len(cameras)))]
     cam, (w, h) = scaled_camera(native, size)
     style = sample_style(rng)
@@ -632,5 +723,7 @@ def sample_scene(
     if best is None:
         raise ValueError(f"sample_scene: could not place clip {clip.name!r} in front of camera {key!r}")
     world, pc, n_in = best
+    if pitch is not None:
+        pc = pc @ pitch.T
     return Scene(clip=clip, frame=frame, camera_key=key, camera=cam, size=(w, h), points_world=world,
                  points_cam=pc, body=body, style=style, in_view=n_in)  # fmt: skip

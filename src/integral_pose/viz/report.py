@@ -2,7 +2,9 @@
 
 :func:`write_eval_report` draws one figure from the ``eval.json`` content of ``ipr eval`` and a few samples;
 :func:`write_eval_report_2d` does the same for the 2D protocols (MPII PCKh, COCO AP: no 3D panels);
-:func:`write_comparison_report` puts several models side by side (the demo's integral vs direct regression).
+:func:`write_comparison_report` puts several models side by side (the demo's integral vs direct regression);
+:func:`write_learning_curves` plots held-out error against updates; :func:`write_prediction_overlays` draws
+several models' 2D predictions on the same held-out images.
 Figures are drawn off-screen with matplotlib's Agg canvas (no pyplot, no display) and written atomically.
 """
 
@@ -24,6 +26,8 @@ __all__ = [
     "write_comparison_report",
     "write_eval_report",
     "write_eval_report_2d",
+    "write_learning_curves",
+    "write_prediction_overlays",
 ]
 
 _GT_RGB = (0.55, 0.55, 0.55)
@@ -284,4 +288,112 @@ def write_comparison_report(
     if title:
         fig.suptitle(title, fontsize=11)
     fig.tight_layout(rect=(0, 0, 1, 0.94 if title else 1))
+    return _save_figure(fig, path)
+
+
+def write_learning_curves(
+    path: str | os.PathLike[str],
+    curves: Mapping[str, Sequence[Mapping[str, Sequence[float]]]],
+    baseline: float | None = None,
+    baseline_label: str = "mean training pose",
+    title: str = "",
+    ylabel: str = "held-out MPJPE (mm)",
+) -> Path:
+    """Held-out error against updates for several models, one line per run (seeds) and their mean.
+
+    Args:
+        path: output ``.png``.
+        curves: ``{model name: [{"steps": [...], "error": [...]}, … one per seed]}``.
+        baseline: a horizontal reference line (e.g. the mean-pose error), or ``None``.
+        baseline_label: legend text of the reference line.
+        title: figure title. ylabel: y-axis label.
+
+    Returns:
+        The written path.
+    """
+    _require_matplotlib()
+    from matplotlib.figure import Figure
+
+    if not curves:
+        raise ValueError("curves: expected at least one model's curve, got none")
+    fig = Figure(figsize=(7.5, 4.5), dpi=90)
+    ax = fig.add_subplot(1, 1, 1)
+    colours = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e")
+    for i, (name, runs) in enumerate(curves.items()):
+        colour = colours[i % len(colours)]
+        if not runs:
+            raise ValueError(f"curves[{name!r}]: expected at least one run, got none")
+        for run in runs:
+            if len(run["steps"]) != len(run["error"]):
+                raise ValueError(f"curves[{name!r}]: steps and error differ in length")
+            ax.plot(run["steps"], run["error"], color=colour, alpha=0.35, linewidth=1)
+        n = min(len(r["steps"]) for r in runs)
+        mean = np.mean([np.asarray(r["error"][:n], dtype=np.float64) for r in runs], axis=0)
+        label = f"{name} ({len(runs)} seed{'s' if len(runs) > 1 else ''})"
+        ax.plot(runs[0]["steps"][:n], mean, color=colour, linewidth=2.2, marker="o", markersize=3, label=label)
+    if baseline is not None:
+        ax.axhline(float(baseline), color="0.4", linestyle="--", linewidth=1.2, label=baseline_label)
+    ax.set_xlabel("updates")
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return _save_figure(fig, path)
+
+
+def write_prediction_overlays(
+    path: str | os.PathLike[str],
+    images_rgb: Sequence[np.ndarray],
+    predictions: Mapping[str, np.ndarray],
+    edges: Sequence[tuple[int, int]],
+    joint_names: Sequence[str],
+    ground_truth: np.ndarray | None = None,
+    title: str = "",
+) -> Path:
+    """A grid of images (columns) × models (rows) with each model's 2D skeleton drawn over the image.
+
+    Args:
+        path: output ``.png``.
+        images_rgb: N (H, W, 3) uint8 RGB images (e.g. the test crops).
+        predictions: ``{model name: (N, J, 2) joints in image px}``.
+        edges: bones as (a, b) joint index pairs. joint_names: J names (sides choose the colours).
+        ground_truth: (N, J, 2) px drawn as a first row, or ``None``.
+        title: figure title.
+
+    Returns:
+        The written path.
+    """
+    _require_matplotlib()
+    from matplotlib.figure import Figure
+
+    rows = ([("ground truth", ground_truth)] if ground_truth is not None else []) + list(predictions.items())
+    n = len(images_rgb)
+    if n == 0 or not rows:
+        raise ValueError("write_prediction_overlays: expected at least one image and one model")
+    for name, kp in rows:
+        if np.asarray(kp).shape[:2] != (n, len(joint_names)):
+            raise ValueError(f"{name}: expected ({n}, {len(joint_names)}, 2) joints, got {np.asarray(kp).shape}")
+    fig = Figure(figsize=(1.6 * n, 1.7 * len(rows) + (0.3 if title else 0.0)), dpi=90)
+    grid = fig.add_gridspec(len(rows), n)
+    for r, (name, kp) in enumerate(rows):
+        for c in range(n):
+            ax = fig.add_subplot(grid[r, c])
+            img = images_rgb[c]
+            ax.imshow(img)
+            pts = np.asarray(kp[c], dtype=np.float64)
+            for a, b in edges:
+                if np.isfinite(pts[[a, b]]).all():
+                    ax.plot(pts[[a, b], 0], pts[[a, b], 1], color=_side_rgb(joint_names[a], joint_names[b]),
+                            linewidth=1.5)  # fmt: skip
+            ax.set_xlim(-0.5, img.shape[1] - 0.5)
+            ax.set_ylim(img.shape[0] - 0.5, -0.5)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if c == 0:
+                ax.set_ylabel(name, fontsize=8)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout(rect=(0, 0, 1, 0.95 if title else 1))
     return _save_figure(fig, path)
