@@ -10,6 +10,7 @@ give it (``0o666`` minus the process umask), not the private ``0o600`` of a bare
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import tempfile
@@ -22,6 +23,7 @@ __all__ = [
     "atomic_write_bytes",
     "atomic_write_json",
     "atomic_write_text",
+    "check_writable_dir",
     "read_json",
     "temp_file_next_to",
 ]
@@ -106,6 +108,12 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "wb", encoding: str |
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, target)
+    except OSError as exc:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        if exc.filename is None and exc.errno is not None:  # e.g. ENOSPC from write/fsync: name the target
+            raise OSError(exc.errno, exc.strerror or str(exc), str(target)) from None
+        raise
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
@@ -133,6 +141,50 @@ def atomic_write_json(path: str | os.PathLike[str], data: Any, *, sort_keys: boo
         json.dump(data, fh, indent=2, sort_keys=sort_keys, allow_nan=True)
         fh.write("\n")
     return Path(path)
+
+
+def check_writable_dir(folder: str | os.PathLike[str], what: str, keep: bool = True) -> Path:
+    """Create ``folder`` if needed and prove that a file can be written in it, before any long work starts.
+
+    A small temporary file is created, written, fsync-ed and removed. With ``keep=False`` the folders this check
+    had to create are removed again (for outputs written only once there is something to write, so a command
+    that stops early leaves no empty folder behind).
+
+    Args:
+        folder: the output folder.
+        what: the option or config key that named it (``--out``, ``train.out_dir`` …); errors start with it.
+        keep: keep the folders the check created (default) or remove them again.
+
+    Returns:
+        The folder as a :class:`~pathlib.Path`.
+
+    Raises:
+        NotADirectoryError: ``folder`` (or a parent) is a file.
+        PermissionError / OSError: the folder cannot be created or written (read-only file system, no space,
+            no permission); the message names the folder.
+    """
+    p = Path(folder)
+    if p.exists() and not p.is_dir():
+        raise NotADirectoryError(f"{what}: expected a folder, got the file {str(p)!r}")
+    created = [d for d in (p, *p.parents) if not d.exists()]
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".write-check.", suffix=".tmp", dir=p)
+        try:
+            os.write(fd, b"ok")
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+            os.unlink(tmp)
+        if not keep:
+            for d in created:  # deepest first
+                d.rmdir()
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        cls = PermissionError if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS) else OSError
+        err = cls(exc.errno, f"{what}: the output folder is not writable ({reason})", str(p))
+        raise err from None
+    return p
 
 
 def read_json(path: str | os.PathLike[str], what: str) -> Any:

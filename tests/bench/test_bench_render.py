@@ -29,3 +29,13 @@ def test_bench_render_rejects_bad_count_and_sizes(capsys: pytest.CaptureFixture[
 def test_bench_render_is_registered(capsys: pytest.CaptureFixture[str]) -> None:
     assert ipr_main(["bench", "render", "--sizes", "64", "--count", "1"]) == 0
     assert "render" in capsys.readouterr().out
+
+
+def test_bench_render_stream_table(capsys: pytest.CaptureFixture[str]) -> None:
+    assert bench_render(sizes=[64], count=1, stream_patches=[64]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    i = next(k for k, ln in enumerate(lines) if ln.startswith("on-the-fly stream"))
+    assert lines[i + 1].split() == ["patch", "row", "ms/img", "img/s/core", "ratio"]
+    rows = [ln.split() for ln in lines[i + 2 :]]
+    assert [r[:2] for r in rows] == [["64", "train"], ["64", "stream"]]
+    assert float(rows[0][4]) == 1.0 and float(rows[1][3]) > 0

@@ -64,6 +64,7 @@ def test_round_trip_dict() -> None:
         "box": "tight",
         "depth_norm": "rect3d",
         "size": None,
+        "box_aspect": "extend",
     }
     assert config_from_dict(d) == cfg
 

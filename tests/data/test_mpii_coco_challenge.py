@@ -200,3 +200,50 @@ def test_challenge_bone_length_rescale_and_errors(tmp_path: Path) -> None:
     (root / "pred.json").write_text(json.dumps({"00001.jpg": [[0, 0]] * 5}))
     with pytest.raises(ValueError, match="expected 17 or 18"):
         read_challenge(root, "Train", pred_2d=root / "pred.json")
+
+
+def test_challenge_similarity_fits_all_18_joints_on_noisy_detections(tmp_path: Path) -> None:
+    """With σ = 6 px detection noise the labels are the least-squares similarity over all 18 joints (thorax
+    included, as the original): no small change of scale, angle or shift lowers the 18-joint residual."""
+    root, poses = _challenge_root(tmp_path)
+    rng = np.random.default_rng(7)
+    ang = -0.2
+    R = np.array([[np.cos(ang), -np.sin(ang)], [np.sin(ang), np.cos(ang)]])
+    dets = {}
+    for i in range(2):
+        p18 = np.concatenate([poses[i], 0.5 * (poses[i][11:12] + poses[i][14:15])])
+        dets[f"{i + 1:05d}.jpg"] = 0.12 * p18[:, :2] @ R.T + [90, 100] + rng.normal(0.0, 6.0, (18, 2))
+    (root / "det.json").write_text(json.dumps({k: v.tolist() for k, v in dets.items()}))
+    r = read_challenge(root, "Train", pred_2d=root / "det.json")
+    pose, det, lab = r.joints_3d_cam[0][:, :2], dets["00001.jpg"], r.joints_2d[0]
+    s, Rf, t = fit_similarity_2d(pose, lab)  # the labels are an exact similarity of the pose (recover it)
+    np.testing.assert_allclose(s * pose @ Rf.T + t, lab, atol=1e-4)  # labels are stored as float32
+    theta = np.arctan2(Rf[1, 0], Rf[0, 0])
+
+    def residual(s_: float, th: float, tx: float, ty: float, joints: slice = slice(None)) -> float:
+        rot = np.array([[np.cos(th), -np.sin(th)], [np.sin(th), np.cos(th)]])
+        return float((((s_ * pose @ rot.T + [tx, ty]) - det)[joints] ** 2).sum())
+
+    best = residual(s, theta, *t)
+    for k, eps in enumerate((1e-4, 1e-4, 1e-2, 1e-2)):
+        for sign in (-1.0, 1.0):
+            params = [s, theta, *t]
+            params[k] += sign * eps
+            assert residual(*params) > best
+    # the 17-joint fit (thorax left out) is a different, worse fit of the 18 joints
+    s17, R17, t17 = fit_similarity_2d(pose[:17], det[:17])
+    assert abs(s17 - s) / s > 1e-4
+    assert residual(s17, np.arctan2(R17[1, 0], R17[0, 0]), *t17) > best
+    # a 17-joint detection gets its thorax as the mean of its shoulders
+    det17 = {k: v[:17].tolist() for k, v in dets.items()}
+    (root / "det17.json").write_text(json.dumps(det17))
+    r17 = read_challenge(root, "Train", pred_2d=root / "det17.json")
+    d17 = np.asarray(det17["00001.jpg"])
+    thorax = 0.5 * (d17[11] + d17[14])
+    s2, R2, t2 = fit_similarity_2d(pose, r17.joints_2d[0])
+    th2 = np.arctan2(R2[1, 0], R2[0, 0])
+    full = np.concatenate([d17, thorax[None]])
+    rot2 = np.array([[np.cos(th2), -np.sin(th2)], [np.sin(th2), np.cos(th2)]])
+    base = float((((s2 * pose @ rot2.T + t2) - full) ** 2).sum())
+    for dt in ([0.01, 0.0], [0.0, 0.01], [-0.01, 0.0]):
+        assert float((((s2 * pose @ rot2.T + t2 + dt) - full) ** 2).sum()) > base

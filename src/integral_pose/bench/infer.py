@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from integral_pose.conventions import DEFAULT_PATCH_SIZE, DEFAULT_RECT_3D_MM
+
 __all__ = ["format_table", "main", "measure"]
 
 
@@ -50,7 +52,7 @@ def _random_model(backbone: str, patch: int, depth_bins: int) -> tuple[Any, Any]
         edges=H36M_18.edges,
         flip_pairs=H36M_18.flip_pairs,
         root_index=0,
-        rect_3d_mm=2000.0,
+        rect_3d_mm=DEFAULT_RECT_3D_MM,
         depth_bins=depth_bins,
         heatmap_width=int(hm[3]),
         heatmap_height=int(hm[2]),
@@ -127,7 +129,7 @@ def format_table(rows: Sequence[dict[str, Any]]) -> str:
 def main(
     checkpoint: str | None = None,
     backbone: str = "resnet50",
-    patch: int = 256,
+    patch: int = DEFAULT_PATCH_SIZE[0],
     depth_bins: int = 64,
     batch_sizes: Sequence[int] = (1, 8),
     repeats: int = 5,

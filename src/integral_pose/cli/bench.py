@@ -30,11 +30,14 @@ def _register_render(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sizes", type=int, nargs="+", default=[1000, 512], help="image widths in px (default 1000 512)")
     p.add_argument("--count", type=int, default=20, help="images timed per row (default 20)")
     p.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
+    p.add_argument("--stream", type=int, nargs="*", default=[64], metavar="PATCH",
+                   help="also time the on-the-fly training stream at these patch sizes against the slim model's "
+                   "training step (default 64; none to skip)")  # fmt: skip
 
     def run(args: argparse.Namespace) -> int:
         from integral_pose.bench.render import main as bench_render
 
-        return bench_render(sizes=args.sizes, count=args.count, seed=args.seed)
+        return bench_render(sizes=args.sizes, count=args.count, seed=args.seed, stream_patches=args.stream)
 
     p.set_defaults(func=run)
 

@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from integral_pose.cli import data_prepare
 from integral_pose.cli.main import CliError
+from integral_pose.fileio import check_writable_dir
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -37,6 +38,7 @@ def _register_synthmocap(p: argparse.ArgumentParser) -> None:
         from integral_pose.data.sources.synthmocap import generate_synthmocap
 
         test_frames = args.test_frames if args.test_frames is not None else max(1, args.frames // 4)
+        check_writable_dir(args.out, "--out")
         try:
             paths = generate_synthmocap(
                 args.out,

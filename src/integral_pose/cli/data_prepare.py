@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from integral_pose.cli.main import CliError
+from integral_pose.conventions import DEFAULT_RECT_3D_MM
+from integral_pose.fileio import check_writable_dir
 
 SOURCES = ("h36m", "h36m-challenge", "mpii", "coco")
 
@@ -34,7 +36,8 @@ def _register_prepare(p: argparse.ArgumentParser) -> None:
     p.add_argument("--box", choices=("square", "tight", "annotation"), default="square",
                    help="h36m box: the original's 2000 mm square, tight joints x1.25, or the json bbox "
                         "(default square)")  # fmt: skip
-    p.add_argument("--rect-3d-mm", type=float, default=2000.0, help="h36m square box side in mm (default 2000)")
+    p.add_argument("--rect-3d-mm", type=float, default=DEFAULT_RECT_3D_MM,
+                   help=f"h36m square box side in mm (default {DEFAULT_RECT_3D_MM:g})")  # fmt: skip
     p.add_argument("--joint-set", default="h36m18", help="mpii/coco: h36m18 (mapped) or mpii16/coco17 (default h36m18)")
     p.add_argument("--pred-2d", default=None, help="challenge: JSON of 2D joints per image for the similarity fit")
     p.add_argument("--detector-boxes", default=None, help="JSON of detector boxes per image path (replaces boxes)")
@@ -48,6 +51,7 @@ def _register_prepare(p: argparse.ArgumentParser) -> None:
         out = Path(args.out)
         if out.suffix != ".npz":
             raise CliError(f"--out must end in .npz, got {args.out!r}")
+        check_writable_dir(out.parent, "--out")
         params = {k: v for k, v in sorted(vars(args).items()) if k not in ("func", "force", "verb", "data_command")}
         params = json.loads(json.dumps(params, default=str))
         if out.is_file() and not args.force:
@@ -180,6 +184,9 @@ def _register_precrop(p: argparse.ArgumentParser) -> None:
         from integral_pose.data.records import load_records, save_records
 
         recs = load_records(args.records)
+        check_writable_dir(args.out_dir, "--out-dir")
+        if args.out:
+            check_writable_dir(Path(args.out).parent, "--out")
         bar = tqdm(total=len(recs), desc="precrop", unit="img", disable=args.quiet)
         try:
             out = precrop_records(

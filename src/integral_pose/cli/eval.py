@@ -14,6 +14,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from integral_pose.fileio import check_writable_dir
+
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register ``ipr eval``."""
@@ -72,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else (
         ckpt_path.parent.parent / "eval" if ckpt_path.parent.name == "checkpoints" else ckpt_path.parent / "eval"
     )  # fmt: skip
+    check_writable_dir(out, "--out")  # before the evaluation, so a finished evaluation is never lost
     res = evaluate(
         cfg,
         [ckpt_path, *map(Path, args.ensemble)],

@@ -17,6 +17,14 @@ class CliError(Exception):
     """An error the CLI reports as one line on stderr with exit code 2."""
 
 
+def _os_error_text(exc: OSError) -> str:
+    """``OSError: <reason>: '<path>'`` (the path when the error carries one)."""
+    reason = exc.strerror or str(exc)
+    paths = [p for p in (exc.filename, exc.filename2) if p is not None]
+    where = " -> ".join(repr(str(p)) for p in paths)
+    return f"{type(exc).__name__}: {reason}" + (f": {where}" if where else "")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Build the full ``ipr`` argument parser with every verb registered."""
     from integral_pose.cli import verbs
@@ -26,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="integral-pose: 3D human pose by integral regression (train, evaluate, predict, export).",
     )
     parser.add_argument("--version", action="version", version=f"integral-pose {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show the full Python traceback of an error")
     sub = parser.add_subparsers(dest="verb", metavar="VERB")
     for add_parser in verbs.ALL:
         add_parser(sub)
@@ -39,6 +48,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "func", None) is None:
         parser.print_help()
         return 0 if args.verb is None else 2
+    if getattr(args, "debug", False):
+        return int(args.func(args) or 0)
     try:
         return int(args.func(args) or 0)
     except CliError as exc:
@@ -50,10 +61,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         # name the file (unreadable, a folder where a file is expected, or the other way round).
         print(f"ipr {args.verb}: error: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:
+        # Environment faults (read-only file system, disk full, too many open files …): one line naming the path.
+        print(f"ipr {args.verb}: error: {_os_error_text(exc)}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print(f"ipr {args.verb}: interrupted", file=sys.stderr)
         return 130
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    # Run the package's own module, not this ``__main__`` copy, so the verbs' ``CliError`` is the one caught.
+    from integral_pose.cli.main import main as _package_main
+
+    sys.exit(_package_main())

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from integral_pose.cli.main import CliError
+from integral_pose.fileio import check_writable_dir
 
 _DETECTOR_HELP = (
     "person boxes when --boxes is not given: 'hog' (default; OpenCV's HOG people detector + NMS, the full image when "
@@ -142,6 +143,11 @@ class _Outputs:
             raise CliError(f"--save-video: expected an .mp4 file name, got {str(self.video_path)!r}")
         if self.viewer_path is not None and self.viewer_path.suffix.lower() not in (".html", ".htm"):
             raise CliError(f"--viewer: expected an .html file name, got {str(self.viewer_path)!r}")
+        for flag, folder in (("--save-json", self.json_dir), ("--save-vis", self.vis_dir),
+                             ("--save-video", self.video_path.parent if self.video_path else None),
+                             ("--viewer", self.viewer_path.parent if self.viewer_path else None)):  # fmt: skip
+            if folder is not None:
+                check_writable_dir(folder, flag, keep=False)  # before any frame is processed
 
     @property
     def need_picture(self) -> bool:

@@ -2,7 +2,7 @@
 
 Example (the run that produced the shipped ``synthmocap-small`` model; configs/synthmocap/README.md)::
 
-    ipr pretrain --config configs/synthmocap/r18w25_64_int16_l1_synth_pretrain.yaml --steps 10000
+    ipr pretrain --config configs/synthmocap/r18w25_64_int16_l1_synth_pretrain.yaml --steps 14000
 """
 
 from __future__ import annotations

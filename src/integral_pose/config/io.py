@@ -21,6 +21,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from integral_pose.config.schema import Config, ConfigError, ConfigTypeError, build_section
 from integral_pose.fileio import atomic_write_text
 
@@ -63,9 +65,37 @@ def config_to_dict(config: Config) -> dict[str, Any]:
 
 def config_to_yaml(config: Config) -> str:
     """The config as a YAML document with sections in schema order."""
-    import yaml
-
     return yaml.safe_dump(config_to_dict(config), sort_keys=False, default_flow_style=False, width=120)
+
+
+class DuplicateKeyError(yaml.constructor.ConstructorError):
+    """A YAML mapping repeats a key (YAML itself would silently keep the last value)."""
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that rejects a key repeated within one mapping, naming both lines."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)  # type: ignore[no-untyped-call]
+            try:
+                first = seen.get(key)
+            except TypeError:  # an unhashable key: the base class reports it
+                break
+            line = key_node.start_mark.line + 1
+            if first is not None:
+                raise DuplicateKeyError(
+                    None, None, f"duplicate key {key!r} on line {line} (first on line {first}); keep one of them",
+                    key_node.start_mark,
+                )  # fmt: skip
+            seen[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
+def _safe_load(text: str) -> Any:
+    """``yaml.safe_load`` that rejects duplicate keys (:class:`DuplicateKeyError`)."""
+    return yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader subclass: plain values only
 
 
 def read_yaml(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -73,16 +103,15 @@ def read_yaml(path: str | os.PathLike[str]) -> dict[str, Any]:
 
     Raises:
         FileNotFoundError: ``path`` does not exist.
-        ConfigError: YAML syntax error (with file, line and column) or the top level is not a mapping.
+        ConfigError: YAML syntax error or a repeated key (with file, line and column), or the top level is not a
+            mapping.
     """
-    import yaml
-
     p = Path(path)
     if not p.is_file():
         raise FileNotFoundError(f"config file not found: {p}")
     text = p.read_text(encoding="utf-8")
     try:
-        data = yaml.safe_load(text)
+        data = _safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{p}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(p)
@@ -101,8 +130,6 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     Raises:
         ConfigError: no ``=``, an empty key segment, or a value that is not valid YAML.
     """
-    import yaml
-
     if "=" not in text:
         raise ConfigError("", f"override {text!r}: expected KEY=VALUE, e.g. optim.lr=1e-4")
     key, raw = text.split("=", 1)
@@ -110,7 +137,7 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     if not all(parts):
         raise ConfigError("", f"override {text!r}: empty segment in key {key!r}")
     try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
+        value = _safe_load(raw) if raw.strip() else ""
     except yaml.YAMLError as exc:
         raise ConfigError(key, f"override value {raw!r} is not valid YAML: {exc}") from None
     return parts, value

@@ -30,6 +30,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, Union, get_args, get_origin
 
+from integral_pose.conventions import DEFAULT_PATCH_SIZE, DEFAULT_RECT_3D_MM
+
 __all__ = [
     "BACKBONES",
     "DATASET_KINDS",
@@ -373,6 +375,9 @@ class DatasetSpec(_Section):
         box: box source for this dataset, overriding ``data.box_source`` (``gt``, ``tight`` or a file path).
         depth_norm: ``"rect3d"`` (z / (rect_3d_mm·s), the integral project) or ``"box"`` (z / (box width·s),
             the challenge project's ``depth_in_image``).
+        box_aspect: ``"extend"`` (grow the box to the patch aspect ratio before cropping) or ``"keep"`` (map the
+            box's own w and h onto the patch, as the original's Human3.6M path does with the projected 2000 mm
+            square: for ``kind: h36m`` with ``box: gt``).
     """
 
     kind: Literal["synthmocap", "h36m", "mpii", "coco", "h36m_challenge", "synthmocap_live"]
@@ -381,6 +386,7 @@ class DatasetSpec(_Section):
     box: str | None = None
     depth_norm: Literal["rect3d", "box"] = "rect3d"
     size: int | None = None
+    box_aspect: Literal["extend", "keep"] = "extend"
 
     def _check(self) -> None:
         if self.kind == "synthmocap_live":
@@ -447,7 +453,8 @@ class DataConfig(_Section):
     Attributes:
         patch_width: crop width W_p in pixels (multiple of 32).
         patch_height: crop height H_p in pixels (multiple of 32).
-        rect_3d_mm: side of the 3D box (mm) that normalises root-relative depth (2000).
+        rect_3d_mm: side of the 3D box (mm) that normalises root-relative depth
+            (:data:`~integral_pose.conventions.DEFAULT_RECT_3D_MM`).
         mean: per-channel mean subtracted from RGB pixels in 0..255 (ImageNet ×255, RGB order).
         std: per-channel std dividing them.
         train: training datasets with their mixing ratios.
@@ -459,9 +466,9 @@ class DataConfig(_Section):
         num_workers: data-loader worker processes.
     """
 
-    patch_width: int = 256
-    patch_height: int = 256
-    rect_3d_mm: float = 2000.0
+    patch_width: int = DEFAULT_PATCH_SIZE[0]
+    patch_height: int = DEFAULT_PATCH_SIZE[1]
+    rect_3d_mm: float = DEFAULT_RECT_3D_MM
     mean: tuple[float, float, float] = (123.675, 116.28, 103.53)
     std: tuple[float, float, float] = (58.395, 57.12, 57.375)
     train: tuple[DatasetSpec, ...] = ()
@@ -485,6 +492,11 @@ class DataConfig(_Section):
             raise ConfigError("box_source", "expected 'gt', 'tight' or a file path, got an empty string")
         if self.num_workers < 0:
             raise ConfigError("num_workers", f"expected an int >= 0, got {self.num_workers}")
+
+    @property
+    def patch_size(self) -> tuple[int, int]:
+        """(patch_w, patch_h) px."""
+        return (self.patch_width, self.patch_height)
 
     def box_for(self, spec: DatasetSpec) -> str:
         """The box source of ``spec``: its own ``box`` or else ``box_source``."""
@@ -620,7 +632,12 @@ class TrainConfig(_Section):
         channels_last: use the channels-last memory format.
         checkpoint_every: save a checkpoint every this many epochs (the last epoch is always saved).
         val_every: validate every this many epochs (0 = never during training).
-        skip_nonfinite: skip an optimiser step whose loss or gradients are not finite (counted and logged).
+        skip_nonfinite: skip an optimiser step whose outputs, loss or gradients are not finite (counted and
+            logged); the run stops (exit 1) after ``max_skipped_steps`` such steps in a row.
+        max_skipped_steps: consecutive non-finite steps tolerated before the run stops.
+        divergence_factor: a step is divergent when its loss exceeds this multiple of the running loss level, or
+            the global weight norm exceeds this multiple of its value at the start of the run; it is warned about.
+        divergence_patience: consecutive divergent steps after which the run stops (0 = warn only).
         max_bad_image_fraction: abort when more than this fraction of images of an epoch cannot be read.
         log_every: log every this many steps.
         max_steps_per_epoch: cap on optimiser steps per epoch (null = the whole epoch); for quick runs.
@@ -637,6 +654,9 @@ class TrainConfig(_Section):
     checkpoint_every: int = 1
     val_every: int = 1
     skip_nonfinite: bool = True
+    max_skipped_steps: int = 10
+    divergence_factor: float = 100.0
+    divergence_patience: int = 5
     max_bad_image_fraction: float = 0.01
     log_every: int = 50
     max_steps_per_epoch: int | None = None
@@ -644,9 +664,13 @@ class TrainConfig(_Section):
     device: str = "auto"
 
     def _check(self) -> None:
-        for name in ("epochs", "batch_size", "checkpoint_every", "log_every"):
+        for name in ("epochs", "batch_size", "checkpoint_every", "log_every", "max_skipped_steps"):
             if getattr(self, name) < 1:
                 raise ConfigError(name, f"expected an int >= 1, got {getattr(self, name)}")
+        if self.divergence_patience < 0:
+            raise ConfigError("divergence_patience", f"expected an int >= 0, got {self.divergence_patience}")
+        if not self.divergence_factor > 1.0:
+            raise ConfigError("divergence_factor", f"expected a number > 1, got {self.divergence_factor}")
         if self.val_every < 0:
             raise ConfigError("val_every", f"expected an int >= 0, got {self.val_every}")
         if self.seed < 0:

@@ -14,6 +14,12 @@ Everything about coordinates between an image and the network lives here and is 
   visibility, with the z weight 0 where the 3D joint or root is unknown.
 * **Decode** — :func:`decode`: normalised predictions (N, J, 3) → image px (N, J, 2) through the inverse crop
   affine, and root-relative depth mm (N, J) = ``z_n · rect_3d_mm · s``.
+* **The codec object** — :class:`PoseCodec` carries all of these conventions' parameters (patch and heat-map size,
+  depth bins, depth normalisation and its constant, joints, flip pairs, root, mean/std); it is built from a config
+  by :func:`codec_from_config` only, saved in every checkpoint (``"codec"``) and in the ONNX contract, and is what
+  inference, evaluation and export decode with. :meth:`PoseCodec.root_relative_mm` turns predictions into metric
+  root-relative 3D without ground truth: ``rect3d`` models by the weak perspective of the ``rect_3d_mm`` crop,
+  ``box`` models by the original challenge system's bone-length rescale (docs/conventions.md).
 
 Example:
     >>> import numpy as np
@@ -24,16 +30,29 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from integral_pose.config.io import config_from_dict
+from integral_pose.conventions import DEFAULT_RECT_3D_MM, MEAN_SKELETON_LENGTH_MM
 from integral_pose.geometry.affine import apply_affine, crop_affine, extend_box_to_aspect, invert_affine
+from integral_pose.skeletons import flip_permutation, get_skeleton
+
+if TYPE_CHECKING:
+    from integral_pose.config.schema import Config
 
 __all__ = [
+    "DEPTH_NORMS",
     "IMAGENET_MEAN",
     "IMAGENET_STD",
+    "PoseCodec",
+    "bone_rescale",
+    "codec_from_checkpoint",
+    "codec_from_config",
     "crop_image",
     "crop_transform",
     "decode",
@@ -64,23 +83,30 @@ def crop_transform(
     scale: float = 1.0,
     rot_deg: float = 0.0,
     flip: bool = False,
+    keep_aspect: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The image→patch affine of one sample and its inverse.
 
     Args:
-        box_xywh: person box (x, y, w, h) in original image px (grown here to the patch aspect ratio).
+        box_xywh: person box (x, y, w, h) in original image px (grown here to the patch aspect ratio unless
+            ``keep_aspect``).
         patch_size: (patch_w, patch_h) px.
         image_width: width W of the original image in px (needed for the flip x → W − 1 − x).
         scale: scale augmentation s (crop covers the box × s).
         rot_deg: rotation augmentation in degrees.
         flip: mirror horizontally.
+        keep_aspect: map the box's own w and h onto the patch (unequal x/y scales when the box does not have the
+            patch aspect) — the original system's Human3.6M path, which passes the projected 2000 mm square's w and
+            h straight into its crop affine.
 
     Returns:
         ``(affine, inverse)``, both (2, 3) float64: ``affine`` maps original image px to patch px (flip
         included), ``inverse`` maps patch px back to original image px.
     """
     pw, ph = _patch_wh(patch_size)
-    box = extend_box_to_aspect(np.asarray(box_xywh, dtype=np.float64), pw / ph)
+    box = np.asarray(box_xywh, dtype=np.float64)
+    if not keep_aspect:
+        box = extend_box_to_aspect(box, pw / ph)
     center = box[:2] + 0.5 * box[2:]
     if flip:
         center = np.array([image_width - 1.0 - center[0], center[1]])
@@ -172,7 +198,7 @@ def encode(
     joints_3d_cam: np.ndarray | None,
     affine: np.ndarray,
     patch_size: Sequence[int],
-    rect_3d_mm: float = 2000.0,
+    rect_3d_mm: float = DEFAULT_RECT_3D_MM,
     scale: float = 1.0,
     flip_perm: np.ndarray | None = None,
     root: int = 0,
@@ -185,7 +211,7 @@ def encode(
         joints_3d_cam: (J, 3) camera-frame mm (NaN = unknown) or ``None`` (2D-only sample).
         affine: (2, 3) image→patch affine from :func:`crop_transform` (flip already folded in).
         patch_size: (patch_w, patch_h) px.
-        rect_3d_mm: depth normaliser (the 3D box side, 2000 mm by default).
+        rect_3d_mm: depth normaliser (the 3D box side, :data:`DEFAULT_RECT_3D_MM` by default).
         scale: the sample's scale augmentation s (depth labels are divided by it).
         flip_perm: (J,) left/right permutation when the sample is flipped, else ``None``.
         root: root joint index (depth is relative to it).
@@ -230,7 +256,7 @@ def decode(
     pred_norm: Any,
     inv_affine: Any,
     patch_size: Sequence[int],
-    rect_3d_mm: Any = 2000.0,
+    rect_3d_mm: Any = DEFAULT_RECT_3D_MM,
     scale: Any = None,
 ) -> tuple[Any, Any]:
     """Normalised predictions → image px and root-relative depth mm (numpy arrays or torch tensors).
@@ -284,3 +310,267 @@ def flip_normalized(pred_norm: Any, flip_perm: Any, patch_width: int) -> Any:
     out = pred_norm * 1.0
     out[..., 0] = -pred_norm[..., 0] - 1.0 / float(patch_width)
     return out[:, flip_perm]
+
+
+# ------------------------------------------------------------------------------------------------ the codec object
+DEPTH_NORMS = ("rect3d", "box")
+"""Depth normalisations: ``rect3d`` — ``z_n = z_rel_mm / (rect_3d_mm · s)`` (the integral project); ``box`` —
+``z_n = z_rel / (box_w · s)`` with ``box_w`` the (aspect-extended) box width in the same unit as ``z_rel``
+(the challenge project's ``depth_in_image``)."""
+
+_TWO_D_KINDS = ("mpii", "coco")
+
+
+def bone_rescale(
+    pose: np.ndarray, parents: Sequence[int], total_length_mm: float = MEAN_SKELETON_LENGTH_MM, root: int = 0
+) -> np.ndarray:
+    """Root-centre a pose and scale it so its total bone length equals ``total_length_mm``.
+
+    The original challenge system's ``rescale_pose_from_patch_to_camera``: ``P' = P − P_root``,
+    ``L = Σ_j ‖P'_j − P'_parent(j)‖`` over all non-root joints (17 bones for Human3.6M-18, thorax included),
+    ``P_out = (total / L) · P'``. No intrinsics are used.
+
+    Args:
+        pose: (N, J, 3) joints (any consistent unit; patch px + depth in patch px in the original).
+        parents: (J,) parent index per joint, ``-1`` (or itself) for the root.
+        total_length_mm: target total bone length (:data:`~integral_pose.conventions.MEAN_SKELETON_LENGTH_MM`).
+        root: root joint index.
+
+    Returns:
+        (N, J, 3) float64 root-centred, rescaled pose in mm.
+
+    Raises:
+        ValueError: wrong shapes, a non-positive target, or a pose with zero total bone length.
+    """
+    p = np.asarray(pose, dtype=np.float64)
+    if p.ndim != 3 or p.shape[-1] != 3:
+        raise ValueError(f"pose: expected shape (N, J, 3), got {p.shape}")
+    par = np.asarray(parents, dtype=np.int64)
+    if par.shape != (p.shape[1],):
+        raise ValueError(f"parents: expected {p.shape[1]} entries, got {par.shape}")
+    if not total_length_mm > 0:
+        raise ValueError(f"total_length_mm: expected > 0, got {total_length_mm}")
+    rel = p - p[:, root : root + 1]
+    par = np.where(par < 0, np.arange(par.shape[0]), par)
+    length = np.linalg.norm(rel - rel[:, par], axis=-1).sum(-1)  # (N,) the root's self-term is 0
+    if (length <= 0).any():
+        raise ValueError("bone_rescale: a pose has zero total bone length")
+    return rel * (total_length_mm / length)[:, None, None]
+
+
+@dataclass(frozen=True)
+class PoseCodec:
+    """All target conventions of one model, from training labels to decoded millimetres (DESIGN §2.2, §3).
+
+    Attributes:
+        patch_width, patch_height: network input crop (px).
+        heatmap_width, heatmap_height: heat-map size W × H in cells (0 for direct regression).
+        depth_bins: D, depth bins of the heat-map volume (0 for direct regression and 2D models).
+        depth_norm: one of :data:`DEPTH_NORMS`.
+        rect_3d_mm: depth normaliser of ``rect3d`` (mm); also the metric width of a crop at inference.
+        joint_set: skeleton name (``"h36m18"`` …).
+        parents: (J,) parent per joint, ``-1`` for the root (bone-length rescale).
+        flip_pairs: (left, right) joint pairs swapped by a horizontal flip.
+        root: root joint index (depth origin).
+        mean, std: RGB input normalisation on 0..255 pixels.
+        bone_length_mm: total bone length a ``box`` model's patch-space pose is rescaled to at inference.
+    """
+
+    patch_width: int
+    patch_height: int
+    heatmap_width: int
+    heatmap_height: int
+    depth_bins: int
+    depth_norm: str
+    rect_3d_mm: float
+    joint_set: str
+    parents: tuple[int, ...]
+    flip_pairs: tuple[tuple[int, int], ...]
+    root: int
+    mean: tuple[float, float, float] = IMAGENET_MEAN
+    std: tuple[float, float, float] = IMAGENET_STD
+    bone_length_mm: float = MEAN_SKELETON_LENGTH_MM
+
+    def __post_init__(self) -> None:
+        _patch_wh(self.patch_size)
+        if self.depth_norm not in DEPTH_NORMS:
+            raise ValueError(f"depth_norm: expected one of {DEPTH_NORMS}, got {self.depth_norm!r}")
+        for name in ("rect_3d_mm", "bone_length_mm"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name}: expected > 0 mm, got {getattr(self, name)!r}")
+        if min(self.heatmap_width, self.heatmap_height, self.depth_bins) < 0:
+            raise ValueError("heatmap_width, heatmap_height, depth_bins: expected >= 0")
+        if not 0 <= self.root < len(self.parents):
+            raise ValueError(f"root: expected an index into {len(self.parents)} joints, got {self.root}")
+        if len(self.mean) != 3 or len(self.std) != 3 or min(self.std) <= 0:
+            raise ValueError(f"mean/std: expected 3 values each (std > 0), got {self.mean}, {self.std}")
+
+    # -- properties
+    @property
+    def patch_size(self) -> tuple[int, int]:
+        """(patch_w, patch_h) px."""
+        return (self.patch_width, self.patch_height)
+
+    @property
+    def num_joints(self) -> int:
+        """J."""
+        return len(self.parents)
+
+    @property
+    def flip_permutation(self) -> np.ndarray:
+        """(J,) permutation swapping left and right joints."""
+        return flip_permutation(self.num_joints, self.flip_pairs)
+
+    # -- encode / decode
+    def _depth_normaliser(self, depth_norm_mm: Any) -> Any:
+        if depth_norm_mm is not None:
+            return depth_norm_mm
+        if self.depth_norm == "box":
+            raise ValueError(
+                "depth_norm_mm: a 'box' codec needs the per-sample box width in mm (from ground truth); "
+                "without ground truth use PoseCodec.root_relative_mm"
+            )
+        return self.rect_3d_mm
+
+    def encode(
+        self,
+        joints_2d: np.ndarray,
+        joints_vis: np.ndarray,
+        joints_3d_cam: np.ndarray | None,
+        affine: np.ndarray,
+        scale: float = 1.0,
+        flip: bool = False,
+        depth_norm_mm: float | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Training target (J, 3) and weights (J, 3) of one sample (:func:`encode` with this codec's constants).
+
+        Args:
+            joints_2d: (J, 2) image px. joints_vis: (J,) 0/1. joints_3d_cam: (J, 3) camera mm or ``None``.
+            affine: (2, 3) image→patch affine (flip folded in). scale: scale augmentation s.
+            flip: the sample is mirrored (left/right joints are swapped).
+            depth_norm_mm: the sample's depth normaliser in mm; ``None`` = ``rect_3d_mm`` (required for ``box``).
+        """
+        perm = self.flip_permutation if flip else None
+        d = float(self._depth_normaliser(depth_norm_mm))
+        return encode(joints_2d, joints_vis, joints_3d_cam, affine, self.patch_size, d, scale, perm, self.root)
+
+    def decode(self, pred_norm: Any, inv_affine: Any, depth_norm_mm: Any = None, scale: Any = None) -> tuple[Any, Any]:
+        """Normalised (N, J, 2|3) → ``(uv (N, J, 2) image px, z_rel_mm (N, J) or None)`` (:func:`decode`).
+
+        Args:
+            pred_norm: (N, J, 3) normalised predictions (or (N, J, 2): image px only).
+            inv_affine: (N, 2, 3) patch→image affines.
+            depth_norm_mm: number or (N,) per-sample normaliser in mm; ``None`` = ``rect_3d_mm`` (required for
+                ``box`` codecs with 3D input).
+            scale: (N,) scale s per sample, ``None`` for 1.
+        """
+        if pred_norm.shape[-1] == 2:
+            return decode(pred_norm, inv_affine, self.patch_size)
+        return decode(pred_norm, inv_affine, self.patch_size, self._depth_normaliser(depth_norm_mm), scale)
+
+    def patch_pose(self, pred_norm: Any) -> np.ndarray:
+        """Normalised (N, J, 3) → patch-space pose (N, J, 3) float64: u, v px and depth ``z_n · patch_w`` px."""
+        p = np.asarray(pred_norm, dtype=np.float64)
+        if p.ndim != 3 or p.shape[-1] != 3:
+            raise ValueError(f"pred_norm: expected shape (N, J, 3), got {p.shape}")
+        return np.concatenate([normalized_to_patch(p, self.patch_size), p[..., 2:] * self.patch_width], axis=-1)
+
+    def root_relative_mm(self, pred_norm: Any) -> np.ndarray:
+        """Metric root-relative 3D (N, J, 3) float64 mm (camera axes) without ground truth.
+
+        * ``rect3d``: the crop spans ``rect_3d_mm`` across its width at the person's depth (weak perspective):
+          ``x = Δx_n · rect``, ``y = Δy_n · rect · patch_h / patch_w``, ``z = Δz_n · rect`` (Δ = minus the root).
+        * ``box``: the original challenge system's convention — the patch-space pose (:meth:`patch_pose`) scaled
+          so that its bone lengths sum to ``bone_length_mm`` (:func:`bone_rescale`).
+        """
+        p = np.asarray(pred_norm, dtype=np.float64)
+        if p.ndim != 3 or p.shape[-1] != 3 or p.shape[1] != self.num_joints:
+            raise ValueError(f"pred_norm: expected shape (N, {self.num_joints}, 3), got {p.shape}")
+        if self.depth_norm == "box":
+            return bone_rescale(self.patch_pose(p), self.parents, self.bone_length_mm, self.root)
+        rel = (p - p[:, self.root : self.root + 1]) * self.rect_3d_mm
+        rel[..., 1] *= self.patch_height / self.patch_width
+        return rel
+
+    # -- plain-data form (checkpoints, ONNX contract)
+    def to_dict(self) -> dict[str, Any]:
+        """Plain types only (lists for tuples): safe in a ``weights_only`` checkpoint and in JSON."""
+        d = dataclasses.asdict(self)
+        return {k: [list(v) for v in val] if k == "flip_pairs" else list(val) if isinstance(val, tuple) else val
+                for k, val in d.items()}  # fmt: skip
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], where: str = "codec") -> PoseCodec:
+        """Inverse of :meth:`to_dict`; ``ValueError`` naming ``where`` and the missing/unknown keys."""
+        if not isinstance(data, Mapping):
+            raise ValueError(f"{where}: expected a mapping, got {type(data).__name__}")
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - names)
+        required = {f.name for f in dataclasses.fields(cls) if f.default is dataclasses.MISSING}
+        missing = sorted(required - set(data))
+        if unknown or missing:
+            raise ValueError(f"{where}: unknown keys {unknown}, missing keys {missing}")
+        d = dict(data)
+        for k in ("parents", "mean", "std"):
+            if k in d:
+                d[k] = tuple(d[k])
+        d["flip_pairs"] = tuple((int(a), int(b)) for a, b in d["flip_pairs"])
+        try:
+            return cls(**d)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{where}: {exc}") from None
+
+
+def _model_depth_norm(cfg: Config) -> str:
+    """The depth normalisation the model is trained with: that of the 3D training datasets (else test, val)."""
+    for where, specs in (("data.train", cfg.data.train), ("data.test", cfg.data.test), ("data.val", cfg.data.val)):
+        modes = {s.depth_norm for s in specs if s.kind not in _TWO_D_KINDS}
+        if len(modes) > 1:
+            raise ValueError(f"{where}: the 3D datasets mix depth_norm values {sorted(modes)}; use one per model")
+        if modes:
+            return modes.pop()
+    return "rect3d"
+
+
+def codec_from_config(cfg: Config) -> PoseCodec:
+    """The one mapping from a :class:`~integral_pose.config.schema.Config` to the model's :class:`PoseCodec`.
+
+    Raises:
+        ValueError: the 3D datasets of one split mix ``depth_norm`` values; an unknown joint set.
+    """
+    m, d = cfg.model, cfg.data
+    skel = get_skeleton(m.joint_set)
+    heat = m.arch != "direct"
+    hh, hw = cfg.heatmap_size if heat else (0, 0)
+    bone = cfg.eval.bone_length_rescale or MEAN_SKELETON_LENGTH_MM
+    return PoseCodec(
+        patch_width=d.patch_width,
+        patch_height=d.patch_height,
+        heatmap_width=hw,
+        heatmap_height=hh,
+        depth_bins=m.depth_bins if heat and m.output_3d else 0,
+        depth_norm=_model_depth_norm(cfg),
+        rect_3d_mm=float(d.rect_3d_mm),
+        joint_set=skel.name,
+        parents=tuple(skel.parents),
+        flip_pairs=tuple((int(a), int(b)) for a, b in skel.flip_pairs),
+        root=skel.root,
+        mean=tuple(float(v) for v in d.mean),  # type: ignore[arg-type]
+        std=tuple(float(v) for v in d.std),  # type: ignore[arg-type]
+        bone_length_mm=float(bone),
+    )
+
+
+def codec_from_checkpoint(checkpoint: Mapping[str, Any], where: str = "checkpoint") -> PoseCodec:
+    """The codec stored in a checkpoint dict (``"codec"``), or rebuilt from its config (older checkpoints).
+
+    Raises:
+        ValueError: a malformed stored codec or an invalid stored config (named by ``where``).
+    """
+    stored = checkpoint.get("codec")
+    if stored is not None:
+        return PoseCodec.from_dict(stored, where=f"{where}: codec")
+    try:
+        return codec_from_config(config_from_dict(checkpoint["config"]))
+    except (KeyError, ValueError) as exc:
+        raise ValueError(f"{where}: cannot rebuild the codec from the stored config: {exc}") from None

@@ -36,13 +36,14 @@ from typing import Any
 
 import numpy as np
 
+from integral_pose.conventions import DEFAULT_RECT_3D_MM
 from integral_pose.data.augment import IDENTITY, AugmentConfig, AugmentParams, sample_augment, sample_rng
 from integral_pose.data.codec import IMAGENET_MEAN, IMAGENET_STD, crop_transform, encode, normalize_patch, warp_patch
 from integral_pose.data.io import ImageReadError, adjust_affine_for_reduction, choose_reduction, read_image
 from integral_pose.data.records import PoseRecords
 from integral_pose.skeletons import get_skeleton
 
-__all__ = ["ConcatPoseDataset", "PoseDataset", "sample_item", "split_key"]
+__all__ = ["ConcatPoseDataset", "PoseDataset", "check_decoded_size", "sample_item", "split_key"]
 
 _MAX_REPLACEMENTS = 10
 
@@ -52,6 +53,30 @@ def torch_bool(value: bool) -> Any:
     import torch
 
     return torch.tensor(bool(value))
+
+
+def check_decoded_size(image: np.ndarray, image_size: Any, reduction: int, path: Any) -> None:
+    """Raise :class:`ImageReadError` unless a decoded image has the records' size.
+
+    Args:
+        image: the decoded (H, W, 3) image.
+        image_size: the records' (W, H) in px at full resolution (a non-positive entry means unknown: no check).
+        reduction: the decode factor (1, 2, 4, 8); a reduced image has ``ceil(W / r)`` × ``ceil(H / r)`` px
+            (one px of slack either way for the decoder's rounding).
+        path: the image file, for the error.
+    """
+    w, h = (int(v) for v in np.asarray(image_size).reshape(-1)[:2])
+    if w <= 0 or h <= 0:
+        return
+    got_h, got_w = int(image.shape[0]), int(image.shape[1])
+    exp_w, exp_h = -(-w // reduction), -(-h // reduction)
+    if abs(got_w - exp_w) > (reduction > 1) or abs(got_h - exp_h) > (reduction > 1):
+        at = f" at 1/{reduction} resolution" if reduction > 1 else ""
+        raise ImageReadError(
+            path,
+            f"decoded size {got_w}x{got_h} px{at} differs from the records' image_size {w}x{h} "
+            f"(expected {exp_w}x{exp_h})",
+        )
 
 
 def split_key(key: Any) -> tuple[int, int | None]:
@@ -87,13 +112,15 @@ class PoseDataset:
         on_bad_image: ``"raise"`` (evaluation: a missing/corrupt image raises :class:`ImageReadError` naming the
             file) or ``"replace"`` (training: the next readable sample is returned with ``replaced=True`` so the
             trainer can count skips; up to 10 tries, then the first error is raised).
+        box_aspect: ``"extend"`` (grow boxes to the patch aspect) or ``"keep"`` (map the box's w and h onto the
+            patch: the original's Human3.6M crop; :func:`~integral_pose.data.codec.crop_transform`).
     """
 
     def __init__(
         self,
         records: PoseRecords,
         patch_size: Sequence[int],
-        rect_3d_mm: float = 2000.0,
+        rect_3d_mm: float = DEFAULT_RECT_3D_MM,
         mean: Sequence[float] = IMAGENET_MEAN,
         std: Sequence[float] = IMAGENET_STD,
         augment: AugmentConfig | None = None,
@@ -102,6 +129,7 @@ class PoseDataset:
         root: int | None = None,
         depth_mode: str = "rect3d",
         on_bad_image: str = "raise",
+        box_aspect: str = "extend",
     ) -> None:
         if not isinstance(records, PoseRecords):
             raise TypeError(f"records: expected PoseRecords, got {type(records).__name__}")
@@ -131,6 +159,9 @@ class PoseDataset:
         if on_bad_image not in ("raise", "replace"):
             raise ValueError(f"on_bad_image: expected 'raise' or 'replace', got {on_bad_image!r}")
         self.on_bad_image = on_bad_image
+        if box_aspect not in ("extend", "keep"):
+            raise ValueError(f"box_aspect: expected 'extend' or 'keep', got {box_aspect!r}")
+        self.box_aspect = box_aspect
         self.epoch = 0
 
     def __len__(self) -> int:
@@ -183,9 +214,11 @@ class PoseDataset:
         params = self.augment_params(index, epoch)
         rec = self.records
         w_img = float(rec.image_size[index, 0])
-        affine, inv = crop_transform(rec.box[index], self.patch_size, w_img, params.scale, params.rot_deg, params.flip)
+        affine, inv = crop_transform(rec.box[index], self.patch_size, w_img, params.scale, params.rot_deg, params.flip,
+                                     keep_aspect=self.box_aspect == "keep")  # fmt: skip
         reduction = self.decode_reduction(index)
         image = read_image(rec.image_file(index), reduction=reduction)
+        check_decoded_size(image, rec.image_size[index], reduction, rec.image_file(index))
         warp = adjust_affine_for_reduction(affine, reduction) if reduction > 1 else affine
         patch = warp_patch(image, warp, self.patch_size)
         x = normalize_patch(patch, self.mean, self.std, params.color_gain)

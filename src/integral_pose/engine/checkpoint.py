@@ -6,6 +6,8 @@ A checkpoint is one ``torch.save`` file holding a dict::
      "model": {key: tensor},           # state dict, "module." / "_orig_mod." prefixes removed
      "config": {...},                  # the resolved Config as nested dicts (config_to_dict)
      "joint_names": [...],             # J names, in output order
+     "codec": {...} | None,            # data.codec.PoseCodec.to_dict() of a full run config (absent in older
+                                       # files: codec_from_checkpoint rebuilds it from "config")
      "optimizer": ..., "scheduler": ..., "scaler": ..., "rng_state": ...,   # optional, for resuming
      "epoch": int | None, "step": int | None, "extra": dict | None}
 
@@ -38,6 +40,8 @@ import torch
 from torch import nn
 
 from integral_pose import __version__
+from integral_pose.config.io import config_from_dict
+from integral_pose.data.codec import codec_from_config
 from integral_pose.fileio import atomic_write
 from integral_pose.models.zoo import resolve_model_file
 
@@ -97,6 +101,14 @@ def _check_plain(value: Any, path: str) -> None:
         f"checkpoint field {path!r}: expected tensors and plain Python values (dict, list, str, int, float, bool, "
         f"None), got {type(value).__module__}.{type(value).__qualname__}{hint}"
     )
+
+
+def _codec_dict(config: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The model's :class:`~integral_pose.data.codec.PoseCodec` as plain data, ``None`` for a partial config."""
+    try:
+        return codec_from_config(config_from_dict(config)).to_dict()
+    except ValueError:  # not a full run config (e.g. a test's {"name": ...}): nothing to decode with
+        return None
 
 
 def save_checkpoint(
@@ -161,6 +173,7 @@ def save_checkpoint(
         "model": state,
         "config": dict(config),
         "joint_names": names,
+        "codec": _codec_dict(config),
         "optimizer": _sd(optimizer),
         "scheduler": _sd(scheduler),
         "scaler": _sd(scaler),

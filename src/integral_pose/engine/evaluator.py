@@ -13,10 +13,14 @@ from typing import Any
 
 import numpy as np
 
+from integral_pose.data.codec import bone_rescale, codec_from_config
+from integral_pose.eval.metrics import joint_errors
 from integral_pose.fileio import atomic_write_json
+from integral_pose.geometry.procrustes import align_rigid
 
 __all__ = [
     "bone_rescale",
+    "camera_space_pose",
     "ensemble_mean",
     "lift_gt_root_depth",
     "lift_solved_root",
@@ -128,37 +132,6 @@ def lift_solved_root(
     return rel + t[:, None]
 
 
-def bone_rescale(pose: np.ndarray, parents: Sequence[int], total_length_mm: float, root: int = 0) -> np.ndarray:
-    """Root-centre a pose and scale it so its total bone length equals ``total_length_mm``.
-
-    The challenge evaluation of the original system: ``P' = P − P_root``,
-    ``L = Σ_j ‖P'_j − P'_parent(j)‖`` over all non-root joints, ``P_out = (total / L) · P'``.
-
-    Args:
-        pose: (N, J, 3) joints (any consistent unit; patch px + depth in the original).
-        parents: (J,) parent index per joint, ``-1`` (or itself) for the root.
-        total_length_mm: target total bone length (4502.881 mm in the original).
-        root: root joint index.
-
-    Returns:
-        (N, J, 3) float64 root-centred, rescaled pose in mm.
-    """
-    p = np.asarray(pose, dtype=np.float64)
-    if p.ndim != 3 or p.shape[-1] != 3:
-        raise ValueError(f"pose: expected shape (N, J, 3), got {p.shape}")
-    par = np.asarray(parents, dtype=np.int64)
-    if par.shape != (p.shape[1],):
-        raise ValueError(f"parents: expected {p.shape[1]} entries, got {par.shape}")
-    if not total_length_mm > 0:
-        raise ValueError(f"total_length_mm: expected > 0, got {total_length_mm}")
-    rel = p - p[:, root : root + 1]
-    par = np.where(par < 0, np.arange(par.shape[0]), par)
-    length = np.linalg.norm(rel - rel[:, par], axis=-1).sum(-1)  # (N,) the root's self-term is 0
-    if (length <= 0).any():
-        raise ValueError("bone_rescale: a pose has zero total bone length")
-    return rel * (total_length_mm / length)[:, None, None]
-
-
 # ------------------------------------------------------------------------------------------------ prediction
 def predict(
     models: Sequence[Any],
@@ -194,13 +167,13 @@ def predict(
     import torch
     from torch.utils.data import DataLoader
 
-    from integral_pose.data.codec import decode, flip_normalized
+    from integral_pose.data.codec import flip_normalized
     from integral_pose.engine.trainer import outputs_to_coords
     from integral_pose.skeletons import get_skeleton
 
     if not models:
         raise ValueError("models: expected at least one model, got none")
-    patch = (cfg.data.patch_width, cfg.data.patch_height)
+    patch = cfg.data.patch_size
     perm = torch.as_tensor(get_skeleton(cfg.model.joint_set).flip_permutation, dtype=torch.long)
     loader = DataLoader(
         dataset,
@@ -238,10 +211,48 @@ def predict(
         raise ValueError("predict: the dataset yielded no samples")
     out = {k: np.concatenate(v) for k, v in acc.items()}
     # Per-sample depth normaliser: rect_3d_mm, or the box width for recipes with data.*.depth_norm = "box".
-    uv, z = decode(out["coords"], out["inv_affine"], patch, out["depth_norm_mm"].astype(np.float64))
+    uv, z = codec_from_config(cfg).decode(out["coords"], out["inv_affine"], out["depth_norm_mm"].astype(np.float64))
     out["uv"] = np.asarray(uv, dtype=np.float64)
     out["z_rel_mm"] = np.asarray(z, dtype=np.float64)
     return out
+
+
+def camera_space_pose(pred: dict[str, np.ndarray], rows: np.ndarray, cfg: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Predicted and ground-truth 3D (n, J, 3) mm of the rows ``rows`` of :func:`predict` output.
+
+    With ``eval.bone_length_rescale`` (the challenge's evaluation, no intrinsics needed): the codec's patch-space
+    pose rescaled to that total bone length, against the root-centred ground truth. Otherwise: the image joints
+    lifted with the ground-truth root depth and the intrinsics (the paper's protocol), against the camera-frame
+    ground truth.
+    """
+    codec = codec_from_config(cfg)
+    g = pred["joints_3d_cam"][rows].astype(np.float64)
+    if cfg.eval.bone_length_rescale is not None:
+        patch_pose = codec.patch_pose(pred["coords"][rows])
+        p_cam = bone_rescale(patch_pose, codec.parents, cfg.eval.bone_length_rescale, codec.root)
+        return p_cam, g - g[:, codec.root : codec.root + 1]
+    p_cam = lift_gt_root_depth(pred["uv"][rows], pred["z_rel_mm"][rows], pred["root_depth_mm"][rows].astype(np.float64),
+                               pred["cam_f"][rows], pred["cam_c"][rows])  # fmt: skip
+    return p_cam, g
+
+
+def align_joint_errors(
+    pred: np.ndarray, gt: np.ndarray, eval_joints: np.ndarray, root: int = 0, recentre: bool = True
+) -> np.ndarray:
+    """The original system's rigid "align" errors (N, len(eval_joints)) in the input unit.
+
+    A rigid transform **without scale** (Kabsch, no reflection) is fitted on **all** J joints (thorax included for
+    Human3.6M-18) and the errors are read on ``eval_joints`` (the 17 standard ones). ``recentre``: the aligned
+    prediction and the ground truth are then root-centred (``hm36.evaluate``); off, the aligned prediction is
+    compared directly (the challenge's ``evaluate``, where both are already root-relative).
+
+    Args:
+        pred, gt: (N, J, 3) joints. eval_joints: (K,) indices scored. root: root index.
+    """
+    if recentre:
+        return joint_errors(pred, gt, "rigid", root=root)[:, eval_joints]
+    d = align_rigid(pred, gt) - gt
+    return np.sqrt(np.einsum("njk,njk->nj", d, d))[:, eval_joints]
 
 
 def _eval_joints(joint_set: str, num_joints: int) -> np.ndarray:
@@ -254,9 +265,12 @@ def score_3d(pred: dict[str, np.ndarray], dataset: Any, cfg: Any, detail: bool =
 
     Camera space uses the ground-truth root depth (the paper's protocol): the predicted image joints are lifted
     with ``Z_j = z_rel_j + Z_root^GT``. MPJPE is root-aligned, PA-MPJPE uses a similarity Procrustes fit, N-MPJPE
-    the least-squares scale. With ``eval.root_depth: solve`` (or ``detail``) the root translation solved from
-    the intrinsics is reported too (``solved_root``: MRPE and absolute MPJPE). With ``eval.bone_length_rescale``
-    the root-centred patch-space pose is rescaled to that total bone length (the challenge's evaluation).
+    the least-squares scale, ``align_mpjpe`` the original's rigid fit without scale on all joints (thorax included)
+    averaged over the 17 scored ones (:func:`align_joint_errors`). Samples need intrinsics (``cam_f > 0``) unless
+    ``eval.bone_length_rescale`` is set (challenge records have none). With ``eval.root_depth: solve`` (or
+    ``detail``) the root translation solved from the intrinsics is reported too (``solved_root``: MRPE and absolute
+    MPJPE). With ``eval.bone_length_rescale`` the root-centred patch-space pose is rescaled to that total bone
+    length (the challenge's evaluation).
 
     Args:
         pred: the dict returned by :func:`predict`.
@@ -265,32 +279,27 @@ def score_3d(pred: dict[str, np.ndarray], dataset: Any, cfg: Any, detail: bool =
         detail: also return per-joint, per-group, per-action tables and per-sample errors.
 
     Returns:
-        ``{"mpjpe", "pa_mpjpe", "n_mpjpe", "pck150", "auc", "num_samples", "axis_error", …}`` in mm (PCK/AUC in
-        [0, 1]); ``axis_error`` = mean absolute root-relative error along camera x (horizontal), y (vertical) and z
-        (depth), which tells a left/right or front/back confusion (x, z) from a vertical one.
+        ``{"mpjpe", "align_mpjpe", "pa_mpjpe", "n_mpjpe", "pck150", "auc", "num_samples", "axis_error", …}`` in
+        mm (PCK/AUC in [0, 1]); ``axis_error`` = mean absolute root-relative error along camera x (horizontal),
+        y (vertical) and z (depth), which tells a left/right or front/back confusion (x, z) from a vertical one.
     """
-    from integral_pose.eval.metrics import auc_3d, group_errors, joint_errors, pck_curve, per_action_mean
+    from integral_pose.eval.metrics import auc_3d, group_errors, pck_curve, per_action_mean
     from integral_pose.skeletons import get_skeleton
 
     skeleton = get_skeleton(cfg.model.joint_set)
     gt = pred["joints_3d_cam"].astype(np.float64)
-    ok = np.isfinite(gt).all(axis=(1, 2)) & (pred["cam_f"] > 0).all(axis=1)
+    rescale = cfg.eval.bone_length_rescale is not None
+    has_f: np.ndarray = np.asarray((pred["cam_f"] > 0).all(axis=1))  # (N,) intrinsics known
+    ok = np.isfinite(gt).all(axis=(1, 2)) & (np.ones_like(has_f) if rescale else has_f)  # (N,) bool
     if not ok.any():
-        raise ValueError("score_3d: no sample has complete 3D ground truth and intrinsics")
+        need = "" if rescale else " and intrinsics (cam_f > 0; set eval.bone_length_rescale for records without)"
+        raise ValueError(f"score_3d: no sample has complete 3D ground truth{need}")
     sel = _eval_joints(skeleton.name, skeleton.num_joints)
     root = skeleton.root
     f, c = pred["cam_f"][ok], pred["cam_c"][ok]
     uv, z = pred["uv"][ok], pred["z_rel_mm"][ok]
-    g = gt[ok]
-    if cfg.eval.bone_length_rescale is not None:
-        pw = cfg.data.patch_width
-        patch_pose = np.concatenate(
-            [(pred["coords"][ok][..., :2] + 0.5) * [pw, cfg.data.patch_height], pred["coords"][ok][..., 2:] * pw], -1
-        )
-        p_cam = bone_rescale(patch_pose, skeleton.parents, cfg.eval.bone_length_rescale, root)
-        g = g - g[:, root : root + 1]
-    else:
-        p_cam = lift_gt_root_depth(uv, z, pred["root_depth_mm"][ok].astype(np.float64), f, c)
+    p_cam, g = camera_space_pose(pred, ok, cfg)
+    e_align = align_joint_errors(p_cam, g, sel, root, recentre=not rescale)
     p, gg = p_cam[:, sel], g[:, sel]
     e_root = joint_errors(p, gg, "root", root=root)  # (N, J17)
     e_pa = joint_errors(p, gg, "procrustes")
@@ -300,6 +309,7 @@ def score_3d(pred: dict[str, np.ndarray], dataset: Any, cfg: Any, detail: bool =
     res: dict[str, Any] = {
         "num_samples": int(ok.sum()),
         "mpjpe": float(e_root.mean()),
+        "align_mpjpe": float(e_align.mean()),
         "axis_error": {"x": float(axis[0]), "y": float(axis[1]), "z": float(axis[2])},
         "pa_mpjpe": float(e_pa.mean()),
         "n_mpjpe": float(e_n.mean()),
@@ -307,7 +317,7 @@ def score_3d(pred: dict[str, np.ndarray], dataset: Any, cfg: Any, detail: bool =
         "auc": auc_3d(p, gg, root=root),
         "root_depth": "ground truth" if cfg.eval.bone_length_rescale is None else "bone-length rescale",
     }
-    if cfg.eval.root_depth == "solve" or detail:
+    if (cfg.eval.root_depth == "solve" or detail) and has_f[ok].all():  # needs intrinsics
         box = pred["box"][ok].astype(np.float64)
         from integral_pose.geometry.affine import extend_box_to_aspect
 
@@ -667,7 +677,7 @@ def _report_samples(dataset: Any, pred: dict[str, np.ndarray], res: dict[str, An
     std = np.asarray(cfg.data.std, dtype=np.float32).reshape(3, 1, 1)
     lookup = {(int(s), int(i)): k for k, (s, i) in enumerate(zip(pred["source"], pred["index"]))}
     out = []
-    patch = (cfg.data.patch_width, cfg.data.patch_height)
+    patch = cfg.data.patch_size
     for label, pos in pick_best_median_worst(samples["mpjpe"]):
         src, idx = int(samples["source"][pos]), int(samples["index"][pos])
         k = lookup[(src, idx)]
@@ -675,10 +685,8 @@ def _report_samples(dataset: Any, pred: dict[str, np.ndarray], res: dict[str, An
         img = (item["image"].numpy() * std + mean).clip(0, 255).astype(np.uint8).transpose(1, 2, 0)
         gt2 = apply_affine(item["joints_2d"].numpy().astype(np.float64), item["affine"].numpy())
         pr2 = normalized_to_patch(pred["coords"][k], patch)
-        gt3 = item["joints_3d_cam"].numpy().astype(np.float64)
-        sl = slice(k, k + 1)
-        pr3 = lift_gt_root_depth(pred["uv"][sl], pred["z_rel_mm"][sl], np.asarray([gt3[0, 2]]), pred["cam_f"][sl],
-                                 pred["cam_c"][sl])[0]  # fmt: skip
+        pr3, g3 = camera_space_pose(pred, np.arange(k, k + 1), cfg)
+        pr3, gt3 = pr3[0], g3[0]
         out.append(ReportSample(f"{label}: MPJPE {samples['mpjpe'][pos]:.1f} mm", np.ascontiguousarray(img),
                                 np.asarray(pr2), gt2, pr3, gt3))  # fmt: skip
     return out
@@ -824,7 +832,7 @@ def _write_report_2d(path: Path, dataset: Any, pred: dict[str, np.ndarray], res:
     finite = np.flatnonzero(np.isfinite(scores))
     mean = np.asarray(cfg.data.mean or IMAGENET_MEAN, dtype=np.float32).reshape(3, 1, 1)
     std = np.asarray(cfg.data.std, dtype=np.float32).reshape(3, 1, 1)
-    patch = (cfg.data.patch_width, cfg.data.patch_height)
+    patch = cfg.data.patch_size
     samples = []
     if finite.size:
         unit = "PCKh@0.5" if target == "mpii16" else "OKS"
@@ -853,7 +861,8 @@ def format_result(res: dict[str, Any]) -> str:
     lines = [
         f"{res['protocol_title']}: {res['num_samples']} samples, flip test {'on' if res['flip_test'] else 'off'}",
         f"  camera space: {res['camera_space']}",
-        f"  MPJPE {res['mpjpe']:.1f} mm | PA-MPJPE {res['pa_mpjpe']:.1f} mm | N-MPJPE {res['n_mpjpe']:.1f} mm | "
+        f"  MPJPE {res['mpjpe']:.1f} mm | align-MPJPE (rigid, no scale) {res['align_mpjpe']:.1f} mm | "
+        f"PA-MPJPE {res['pa_mpjpe']:.1f} mm | N-MPJPE {res['n_mpjpe']:.1f} mm | "
         f"3DPCK@150 {100 * res['pck150']:.1f} % | AUC {100 * res['auc']:.1f} %",
     ]
     if "solved_root" in res:

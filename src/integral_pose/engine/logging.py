@@ -23,12 +23,16 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
+from integral_pose.fileio import atomic_write_text
+
 __all__ = [
     "MetricsWriter",
     "Progress",
     "RunPaths",
     "format_rate",
     "read_metrics",
+    "remove_stale_temporaries",
+    "trim_metrics",
 ]
 
 
@@ -167,6 +171,75 @@ def read_metrics(path: str | os.PathLike[str], kind: str | None = None) -> list[
             if kind is None or rec.get("kind") == kind:
                 out.append(rec)
     return out
+
+
+def trim_metrics(path: str | os.PathLike[str], step: int, epoch: int) -> int:
+    """Drop the records a resumed run will write again: keep only what an uninterrupted run had logged by then.
+
+    Kept: records with ``step`` below the checkpoint's, and those at its step whose ``epoch`` (when present) is
+    at most the checkpoint's; ``end`` records past or at the checkpoint and torn lines are dropped. The file is
+    rewritten atomically; with ``step == 0`` (a fresh start) every record goes.
+
+    Args:
+        path: the ``metrics.jsonl`` file (nothing happens when it does not exist).
+        step: optimiser steps done at the checkpoint resumed from (0 for a fresh start).
+        epoch: epochs finished at that checkpoint.
+
+    Returns:
+        The number of records (and torn lines) dropped.
+    """
+    p = Path(path)
+    if not p.is_file():
+        return 0
+    kept: list[str] = []
+    dropped = 0
+    with open(p, encoding="utf-8") as fh:
+        for line in fh:
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError:
+                dropped += 1
+                continue
+            r_step = rec.get("step", 0) if isinstance(rec, dict) else None
+            r_epoch = rec.get("epoch", 0) if isinstance(rec, dict) else None
+            ok = (
+                isinstance(r_step, int)
+                and step > 0
+                and (r_step < step or (r_step == step and (not isinstance(r_epoch, int) or r_epoch <= epoch)))
+                and not (rec.get("kind") == "end" and r_step >= step)
+            )
+            if ok:
+                kept.append(line if line.endswith("\n") else line + "\n")
+            else:
+                dropped += 1
+    if dropped:
+        atomic_write_text(p, "".join(kept))
+    return dropped
+
+
+def remove_stale_temporaries(paths: RunPaths) -> list[Path]:
+    """Delete the temporary files that interrupted atomic writes left in a run folder.
+
+    Only the hidden ``.<name>.<random>.tmp`` files of the run's own files (``last.pt``, ``best.pt``,
+    ``epoch_*.pt``, ``config.yaml``, ``metrics.jsonl``) are removed. Call it only while holding the run lock
+    (:class:`integral_pose.engine.runlock.RunLock`), when no other writer can be using them.
+
+    Returns:
+        The removed files.
+    """
+    removed: list[Path] = []
+    owned = ("last.pt", "best.pt", "epoch_", "config.yaml", "metrics.jsonl")
+    for folder in (paths.root, paths.checkpoints):
+        if not folder.is_dir():
+            continue
+        for f in folder.glob(".*.tmp"):
+            if f.is_file() and f.name[1:].startswith(owned):
+                try:
+                    f.unlink()
+                except FileNotFoundError:
+                    continue
+                removed.append(f)
+    return removed
 
 
 def format_rate(seconds: float) -> str:

@@ -13,15 +13,28 @@ One call, :func:`train`, does the whole run:
 * **Checkpoints** (atomic): ``last.pt`` every epoch, ``epoch_NNNN.pt`` every ``train.checkpoint_every`` epochs
   and at the end, ``best.pt`` on the best validation MPJPE. A checkpoint restores model, optimiser, schedulers,
   scaler, epoch, step, sampler position and every RNG state, so a resumed run is bit-identical on CPU.
-* **Guard rails**: a non-finite loss or gradient skips the step and is counted (``train.skip_nonfinite``) or
-  stops the run with the step, the loss terms and the sample ids; unreadable images are skipped, counted and
-  listed at the end of the epoch, and the run aborts past ``train.max_bad_image_fraction``.
+* **Guard rails**: non-finite outputs, loss or gradients skip the step and are counted
+  (``train.skip_nonfinite``); after ``train.max_skipped_steps`` such steps in a row, when the update itself made
+  the weights non-finite, or at once with ``skip_nonfinite: false``, the run stops (exit 1) naming the step and
+  the sample ids, and the last good checkpoint is kept (a non-finite model is never saved). A step whose loss
+  exceeds ``train.divergence_factor`` × its running level, or whose global weight norm exceeds that multiple of
+  its value at the start of the run, is warned about; ``train.divergence_patience`` such steps in a row stop the
+  run the same way. Unreadable images (and images whose decoded size differs from the records' ``image_size``)
+  are skipped, counted and listed at the end of the epoch, and the run aborts past
+  ``train.max_bad_image_fraction``.
+* **One run per folder**: rank 0 holds an exclusive lock on the run folder (:class:`RunLock`); a second run
+  into the same folder stops at once naming the owner. On start and resume, stale temporaries of interrupted
+  checkpoint writes are removed and ``metrics.jsonl`` is trimmed back to the checkpoint's step.
+* **Resume honours changes**: the resolved config is compared with the checkpoint's. Keys that may change
+  mid-run (:data:`RESUME_MUTABLE_KEYS`: learning rate, schedule, epochs, logging, guard-rail limits, evaluation)
+  are applied to the restored optimiser/scheduler and logged; any other difference is an error.
 """
 
 from __future__ import annotations
 
 import math
 import os
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -31,11 +44,14 @@ from typing import Any
 import numpy as np
 
 from integral_pose.engine.distributed import DistInfo
-from integral_pose.engine.logging import MetricsWriter, Progress, RunPaths
-from integral_pose.fileio import read_json
+from integral_pose.engine.logging import MetricsWriter, Progress, RunPaths, remove_stale_temporaries, trim_metrics
+from integral_pose.engine.runlock import RunLock
+from integral_pose.fileio import check_writable_dir, read_json
 
 __all__ = [
+    "RESUME_MUTABLE_KEYS",
     "BadImageError",
+    "DivergenceError",
     "GuardedDataset",
     "NonFiniteLossError",
     "TrainResult",
@@ -52,6 +68,7 @@ __all__ = [
     "load_split_records",
     "make_pose_dataset",
     "outputs_to_coords",
+    "resume_config_changes",
     "tight_boxes",
     "train",
 ]
@@ -59,6 +76,10 @@ __all__ = [
 
 class NonFiniteLossError(RuntimeError):
     """The loss or the gradients became NaN/inf and ``train.skip_nonfinite`` is false."""
+
+
+class DivergenceError(NonFiniteLossError):
+    """The loss or the weight norm ran away for ``train.divergence_patience`` steps in a row."""
 
 
 class BadImageError(RuntimeError):
@@ -167,6 +188,7 @@ def make_pose_dataset(records: Any, cfg: Any, spec: Any, augment: Any = None) ->
         augment=augment,
         seed=cfg.train.seed,
         depth_mode=spec.depth_norm,
+        box_aspect=spec.box_aspect,
     )
 
 
@@ -447,7 +469,6 @@ def find_resume_checkpoint(run_dir: str | os.PathLike[str]) -> Path | None:
 
     A file that fails to load (torn, truncated, wrong format) is skipped with a note on stderr.
     """
-    import sys
 
     from integral_pose.engine.checkpoint import load_checkpoint
 
@@ -470,6 +491,104 @@ def find_resume_checkpoint(run_dir: str | os.PathLike[str]) -> Path | None:
         return None
     candidates.sort(key=lambda t: (t[0], t[1] == paths.last))
     return candidates[-1][1]
+
+
+RESUME_MUTABLE_KEYS: tuple[str, ...] = (
+    "name",
+    "optim.lr",
+    "optim.milestones",
+    "optim.factor",
+    "optim.weight_decay",
+    "optim.clip_grad_norm",
+    "train.epochs",
+    "train.log_every",
+    "train.checkpoint_every",
+    "train.val_every",
+    "train.skip_nonfinite",
+    "train.max_skipped_steps",
+    "train.divergence_factor",
+    "train.divergence_patience",
+    "train.max_bad_image_fraction",
+    "train.out_dir",
+    "train.device",
+    "train.compile",
+    "data.num_workers",
+    "data.val",
+    "data.test",
+    "eval",
+)
+"""Config keys (or whole sections) that may differ between a checkpoint and the run resuming from it."""
+
+
+def _flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
+    """Nested dicts → ``{"a.b": leaf}`` (lists are leaves)."""
+    if not isinstance(tree, dict):
+        return {prefix: tree}
+    out: dict[str, Any] = {}
+    for k, v in tree.items():
+        key = f"{prefix}.{k}" if prefix else str(k)
+        out.update(_flatten(v, key) if isinstance(v, dict) else {key: v})
+    return out
+
+
+def resume_config_changes(saved: Any, current: Any, source: str) -> dict[str, tuple[Any, Any]]:
+    """Compare a checkpoint's config with the config of the run resuming from it.
+
+    Args:
+        saved: the checkpoint's ``config`` dict.
+        current: the resolved config of this run (a :class:`~integral_pose.config.schema.Config`).
+        source: the checkpoint path, for errors.
+
+    Returns:
+        ``{dotted key: (checkpoint value, new value)}`` for the keys that changed and may change
+        (:data:`RESUME_MUTABLE_KEYS`).
+
+    Raises:
+        ValueError: a key that cannot change mid-run (model, data, augmentation, loss, optimiser type, batch size,
+            seed …) differs; every such key is listed with both values.
+    """
+    from integral_pose.config.io import config_from_dict, config_to_dict
+
+    try:  # fill keys added since the checkpoint was written with their defaults
+        old = _flatten(config_to_dict(config_from_dict(saved)))
+    except ValueError:
+        old = _flatten(dict(saved))
+    new = _flatten(config_to_dict(current))
+
+    def mutable(key: str) -> bool:
+        return any(key == m or key.startswith(m + ".") for m in RESUME_MUTABLE_KEYS)
+
+    changed = {k: (old.get(k), new.get(k)) for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)}
+    frozen = {k: v for k, v in changed.items() if not mutable(k)}
+    if frozen:
+        listing = "; ".join(f"{k}: {a!r} in the checkpoint, {b!r} now" for k, (a, b) in frozen.items())
+        raise ValueError(
+            f"--resume: {source} was trained with a different configuration, and these keys cannot change "
+            f"mid-run: {listing}. Restore them, or start a new run in another train.out_dir"
+        )
+    return {k: v for k, v in changed.items() if mutable(k)}
+
+
+def _apply_optim_changes(optimizer: Any, multistep: Any, old: Any, new: Any) -> None:
+    """Make a restored optimiser and decay schedule follow the new ``optim`` settings (lr, milestones, factor,
+    weight decay), keeping the warm-up factor the restored state is at."""
+    import bisect
+    from collections import Counter
+
+    epoch = int(multistep.last_epoch)
+    old_ms = sorted(m - 1 for m in old.milestones)
+    new_ms = sorted(m - 1 for m in new.milestones)
+    old_decay = old.factor ** bisect.bisect_right(old_ms, epoch)
+    new_decay = new.factor ** bisect.bisect_right(new_ms, epoch)
+    for group in optimizer.param_groups:
+        warm = group["lr"] / (old.lr * old_decay) if old.lr * old_decay > 0 else 1.0
+        group["initial_lr"] = new.lr
+        group["lr"] = new.lr * new_decay * warm
+        group["weight_decay"] = new.weight_decay
+    multistep.base_lrs = [new.lr for _ in optimizer.param_groups]
+    multistep.milestones = Counter(new_ms)
+    multistep.gamma = new.factor
+    multistep._last_lr = [g["lr"] for g in optimizer.param_groups]
 
 
 def _unwrap(model: Any) -> Any:
@@ -496,6 +615,22 @@ def _autocast(device: str, amp: str) -> Any:
         return contextlib.nullcontext()
     dtype = torch.bfloat16 if amp == "bf16" else torch.float16
     return torch.autocast(device_type="cuda" if device.startswith("cuda") else "cpu", dtype=dtype)
+
+
+def _last_good(paths: RunPaths, write: bool) -> str:
+    """``" (<path>, epoch N)"`` naming the checkpoint a stopped run leaves, or ``" (none was written yet)"``."""
+    if not write:
+        return ""
+    found = find_resume_checkpoint(paths.root) if paths.checkpoints.is_dir() else None
+    return f" ({found})" if found is not None else " (none was written yet)"
+
+
+def _weight_norm(params: Sequence[Any]) -> float:
+    """Global L2 norm of the parameters (inf/NaN when any is non-finite)."""
+    import torch
+
+    with torch.no_grad():
+        return float(torch.linalg.vector_norm(torch.stack([p.detach().float().norm() for p in params])))
 
 
 def _grads_finite(params: Sequence[Any]) -> bool:
@@ -530,9 +665,12 @@ def train(
         A :class:`TrainResult`.
 
     Raises:
-        ValueError: bad configuration for this launch (e.g. batch not divisible by the world size, fp16 on CPU).
-        FileExistsError: fresh run into a folder that already has checkpoints.
-        NonFiniteLossError, BadImageError: guard rails (see module docstring).
+        ValueError: bad configuration for this launch (e.g. batch not divisible by the world size, fp16 on CPU),
+            or a resume whose config changes a key that cannot change mid-run.
+        FileExistsError: fresh run into a folder that already has checkpoints, or the folder is locked by another
+            run (:class:`~integral_pose.engine.runlock.RunLockedError`).
+        OSError: the run folder is not writable (named).
+        NonFiniteLossError, DivergenceError, BadImageError: guard rails (see module docstring).
     """
     import torch
     from torch.utils.data import DataLoader
@@ -547,6 +685,7 @@ def train(
     dev_pref = cfg.train.device
     info: DistInfo = init_distributed("cuda" if dev_pref.startswith("cuda") else dev_pref)
     failed = True
+    lock: RunLock | None = None
     try:
         device = dev_pref if dev_pref.startswith("cuda:") and not info.distributed else info.device
         if cfg.train.amp == "fp16" and not device.startswith("cuda"):
@@ -558,7 +697,18 @@ def train(
 
         # ---------------------------------------------------------------- resume decision (rank 0 decides)
         decision: tuple[str, str] = ("fresh", "")
-        if info.is_main:
+        setup_error: OSError | None = None
+        if write:
+            try:
+                check_writable_dir(paths.root, "train.out_dir")
+                lock = RunLock(paths.root).acquire()
+            except OSError as exc:  # DDP: the other ranks learn of it through the broadcast
+                setup_error = exc
+                decision = ("error", str(exc))
+            else:
+                for f in remove_stale_temporaries(paths):
+                    print(f"removed stale temporary file {f}", file=sys.stderr)
+        if info.is_main and decision[0] != "error":
             if resume not in (None, "auto"):
                 decision = ("resume", str(resume))
             elif resume == "auto":
@@ -568,10 +718,14 @@ def train(
                 decision = ("error", f"train.out_dir: {paths.root} already holds checkpoints; pass --resume auto to "
                             "continue that run or choose another train.out_dir")  # fmt: skip
         decision = broadcast_object(decision, info)
+        if setup_error is not None:
+            raise setup_error
         if decision[0] == "error":
             raise FileExistsError(decision[1])
         ckpt: dict[str, Any] | None = load_checkpoint(decision[1]) if decision[0] == "resume" else None
         resume = decision[1] if decision[0] == "resume" else None
+        # before anything is built: a change that cannot happen mid-run is reported as such, not as a shape error
+        changes = resume_config_changes(ckpt["config"], cfg, str(resume)) if ckpt is not None else {}
 
         seed_everything(cfg.train.seed)
 
@@ -626,6 +780,10 @@ def train(
                 warmup.load_state_dict(sched["warmup"])
             if ckpt.get("scaler"):
                 scaler.load_state_dict(ckpt["scaler"])
+            if any(k.startswith("optim.") for k in changes):
+                from integral_pose.config.io import config_from_dict
+
+                _apply_optim_changes(optimizer, multistep, config_from_dict(ckpt["config"]).optim, cfg.optim)
             state = _State(epoch=int(ckpt["epoch"]), step=int(ckpt["step"]), best=float(extra.get("best") or math.inf))
             sampler.load_state_dict(extra["sampler"])
             if ckpt.get("rng_state") is not None:
@@ -640,9 +798,14 @@ def train(
         if write:
             paths.make()
             save_config(cfg, paths.config)
+            trim_metrics(paths.metrics, state.step if ckpt is not None else 0, state.epoch)
         writer = MetricsWriter(paths.metrics, enabled=write, tensorboard_dir=paths.tb if write else None)
         if ckpt is not None and write:
             writer.log("resume", state.step, epoch=state.epoch, from_checkpoint=str(resume))
+            for key, (was, now) in changes.items():
+                writer.log("config_change", state.step, key=key, checkpoint=was, now=now)
+                if info.is_main:
+                    print(f"resume: {key} changed from {was!r} (checkpoint) to {now!r}; applied", file=sys.stderr)
         verbose = info.is_main and not quiet
 
         from integral_pose.skeletons import get_skeleton
@@ -653,6 +816,9 @@ def train(
         trainable = [p for p in raw_model.parameters() if p.requires_grad]
         total_epochs = 1 if dry else cfg.train.epochs
         start_epoch = state.epoch if not dry else 0
+        nonfinite_run, diverging = 0, 0  # consecutive non-finite / divergent steps
+        ref_norm = _weight_norm(trainable)  # global weight norm at the start of this call
+        loss_level: float | None = None  # running (EMA) loss level of the non-divergent steps
         for epoch in range(start_epoch, total_epochs):
             start_in_epoch = sampler.start if ckpt is not None and epoch == start_epoch else 0
             sampler.set_epoch(epoch, start_in_epoch)
@@ -676,30 +842,70 @@ def train(
                 weight = batch["target_weight"].to(device)
                 with _autocast(device, cfg.train.amp):
                     output = model(images)
-                coords = outputs_to_coords(output, cfg.model)
-                loss, terms = compute_loss(coords, target, weight, output, cfg)
-                optimizer.zero_grad(set_to_none=True)
-                scaler.scale(loss).backward()
-                scaler.unscale_(optimizer)
-                if cfg.optim.clip_grad_norm is not None:
-                    torch.nn.utils.clip_grad_norm_(trainable, cfg.optim.clip_grad_norm)
-                finite = bool(torch.isfinite(loss.detach())) and _grads_finite(trainable)
-                if not finite and cfg.train.amp != "fp16":
-                    if not cfg.train.skip_nonfinite:
-                        ids = batch["index"].tolist()
-                        term_text = ", ".join(f"{k}={float(v):.6g}" for k, v in terms.items())
-                        raise NonFiniteLossError(
-                            f"non-finite loss/gradient at step {state.step + 1} (epoch {epoch + 1}, batch {i}): "
-                            f"loss={float(loss.detach()):.6g} [{term_text}]; sample ids {ids}"
-                        )
-                    state.skipped += 1
+                ids = batch["index"].tolist()
+                where = f"step {state.step + 1} (epoch {epoch + 1}, batch {i})"
+                # the guard sees non-finite outputs before the integral op's input check would reject them
+                out_finite = bool(torch.isfinite(output.detach()).all()) or cfg.train.amp == "fp16"
+                if out_finite:
+                    coords = outputs_to_coords(output, cfg.model)
+                    loss, terms = compute_loss(coords, target, weight, output, cfg)
                     optimizer.zero_grad(set_to_none=True)
-                    writer.log("skip", state.step, epoch=epoch + 1, loss=float(loss.detach()),
-                               sample_ids=batch["index"].tolist())  # fmt: skip
+                    scaler.scale(loss).backward()
+                    scaler.unscale_(optimizer)
+                    if cfg.optim.clip_grad_norm is not None:
+                        torch.nn.utils.clip_grad_norm_(trainable, cfg.optim.clip_grad_norm)
+                    finite = bool(torch.isfinite(loss.detach())) and _grads_finite(trainable)
+                else:
+                    loss, terms, finite = torch.tensor(math.nan), {}, False
+                if not finite and cfg.train.amp != "fp16":
+                    what = "model output" if not out_finite else "loss/gradient"
+                    term_text = ", ".join(f"{k}={float(v):.6g}" for k, v in terms.items())
+                    detail = f"non-finite {what} at {where}: loss={float(loss.detach()):.6g} [{term_text}]"
+                    if not cfg.train.skip_nonfinite:
+                        raise NonFiniteLossError(f"{detail}; sample ids {ids}")
+                    state.skipped += 1
+                    nonfinite_run += 1
+                    optimizer.zero_grad(set_to_none=True)
+                    writer.log("skip", state.step, epoch=epoch + 1, loss=float(loss.detach()), sample_ids=ids)
+                    if nonfinite_run >= cfg.train.max_skipped_steps:
+                        raise NonFiniteLossError(
+                            f"{detail}; sample ids {ids}; {nonfinite_run} non-finite steps in a row "
+                            f"(train.max_skipped_steps={cfg.train.max_skipped_steps}); the last good checkpoint "
+                            f"is kept{_last_good(paths, write)}"
+                        )
                     progress.update(loss=float("nan"))
                     continue
+                nonfinite_run = 0
                 scaler.step(optimizer)
                 scaler.update()
+                norm = _weight_norm(trainable)
+                if not math.isfinite(norm):
+                    raise NonFiniteLossError(
+                        f"the weights became non-finite in the update of {where} (loss={float(loss.detach()):.6g}, "
+                        f"lr={optimizer.param_groups[0]['lr']:.6g}); sample ids {ids}; the last good checkpoint is "
+                        f"kept{_last_good(paths, write)}"
+                    )
+                loss_value = float(loss.detach())
+                factor = cfg.train.divergence_factor
+                grown = ref_norm > 0 and norm > factor * ref_norm
+                spiked = loss_level is not None and loss_value > factor * max(loss_level, 1e-12)
+                if grown or spiked:
+                    diverging += 1
+                    why = (f"weight norm {norm:.4g} > {factor:g} x its start value {ref_norm:.4g}" if grown
+                           else f"loss {loss_value:.4g} > {factor:g} x its running level {loss_level:.4g}")  # fmt: skip
+                    writer.log("diverge", state.step + 1, epoch=epoch + 1, loss=loss_value, weight_norm=norm,
+                               reason=why)  # fmt: skip
+                    if info.is_main:
+                        print(f"warning: divergence at {where}: {why}", file=sys.stderr)
+                    if 0 < cfg.train.divergence_patience <= diverging:
+                        raise DivergenceError(
+                            f"training diverged at {where}: {why}, {diverging} steps in a row "
+                            f"(train.divergence_patience={cfg.train.divergence_patience}); sample ids {ids}; the "
+                            f"last good checkpoint is kept{_last_good(paths, write)}"
+                        )
+                else:
+                    diverging = 0
+                    loss_level = loss_value if loss_level is None else 0.9 * loss_level + 0.1 * loss_value
                 if warmup is not None and state.step < warmup.total_iters:
                     warmup.step()
                 state.step += 1
@@ -722,8 +928,6 @@ def train(
                 torch.distributed.all_reduce(n_bad)
             state.bad += int(n_bad.item())
             if n_bad.item() > 0 and info.is_main:
-                import sys
-
                 listing = ", ".join(f"#{k}" for k, _ in bad_list[:20])
                 more = "" if len(bad_list) <= 20 else f" and {len(bad_list) - 20} more"
                 print(f"epoch {epoch + 1}: skipped {int(n_bad.item())} unreadable image(s): {listing}{more}",
@@ -766,7 +970,10 @@ def train(
             improved = "val_mpjpe" in record and record["val_mpjpe"] < state.best
             if improved:
                 state.best = record["val_mpjpe"]
-            if write:
+            if write and diverging:
+                print(f"warning: epoch {epoch + 1} ends while training is diverging; its checkpoint is not saved, "
+                      "the last one saved is kept", file=sys.stderr)  # fmt: skip
+            if write and not diverging:
                 sampler.set_epoch(epoch + 1, 0)
                 ck_kw: dict[str, Any] = {
                     "optimizer": optimizer,
@@ -805,6 +1012,8 @@ def train(
             wall_s=time.perf_counter() - t_start, skipped_steps=state.skipped, bad_images=state.bad, history=history,
         )  # fmt: skip
     finally:
+        if lock is not None:
+            lock.release()
         teardown(info, failed=failed)
 
 

@@ -27,9 +27,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from integral_pose.conventions import MEAN_SKELETON_LENGTH_MM
+
 __all__ = ["CHALLENGE_BONE_LENGTH_MM", "PROTOCOLS", "Protocol", "get_protocol", "protocol_for_dataset", "select"]
 
-CHALLENGE_BONE_LENGTH_MM = 4502.881
+CHALLENGE_BONE_LENGTH_MM = MEAN_SKELETON_LENGTH_MM
 """Mean total bone length (17 bones of Human3.6M-18) over the challenge's train+val sets, in mm."""
 
 

@@ -9,9 +9,14 @@ box). What a user must do around the graph is the *contract*, written into the O
   0..255 and the contract's ``mean``/``std``; the crop is the person box grown to the patch aspect ratio, mapped by
   one affine onto the patch (bilinear, border 0) — see :func:`integral_pose.data.codec.crop_image`.
 * output ``coords`` (B, J, 3) float32: ``x_n = u_patch / patch_w − 0.5``, ``y_n = v_patch / patch_h − 0.5``,
-  ``z_n = (Z_j − Z_root) / rect_3d_mm`` (root-relative depth); each in ``[−0.5, 0.5)``.
+  ``z_n = (Z_j − Z_root) / rect_3d_mm`` (root-relative depth) for ``rect3d`` models, or ``z_n = z_patch / patch_w``
+  (depth in patch px) for ``box`` models (the challenge recipes); each in ``[−0.5, 0.5)``.
 * output ``scores`` (B, J) float32 in [0, 1]: the soft-max mass within ±``confidence_radius`` bins of the
-  expectation (:func:`integral_pose.geometry.integral.joint_confidence_3d`).
+  expectation (:func:`integral_pose.geometry.integral.joint_confidence_3d`); direct-regression models have no heat
+  map and return 1.0 for every joint.
+* ``codec``: the model's :class:`~integral_pose.data.codec.PoseCodec` (depth normalisation and its constant, bone
+  length of the ``box`` rescale, …); decode with :meth:`~integral_pose.data.codec.PoseCodec.decode` (image px) and
+  :meth:`~integral_pose.data.codec.PoseCodec.root_relative_mm` (metric root-relative 3D).
 
 Example:
     >>> report = export_checkpoint("model.pt", "model.onnx", fmt="onnx", dynamic_batch=True)  # doctest: +SKIP
@@ -31,7 +36,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from integral_pose.skeletons import flip_permutation
+from integral_pose.data.codec import PoseCodec, codec_from_checkpoint
+from integral_pose.skeletons import SKELETONS, flip_permutation
 
 if TYPE_CHECKING:
     import torch
@@ -58,12 +64,15 @@ CONTRACT_KEY = "integral_pose.contract"
 """ONNX metadata key holding the whole contract as JSON (other ``integral_pose.*`` keys repeat parts of it)."""
 PARITY_ATOL = 1e-4
 """Maximum absolute difference (normalised units) tolerated between PyTorch and the exported graph."""
-CONTRACT_VERSION = 1
+CONTRACT_VERSION = 2
+"""2 added ``arch`` and ``codec``; version-1 contracts are read as ``rect3d`` integral models."""
 
 COORDINATES_DOC = (
     "coords (B, J, 3): x_n = u_patch / patch_w - 0.5, y_n = v_patch / patch_h - 0.5 (patch pixel i at coordinate i),"
-    " z_n = (Z_joint - Z_root) / rect_3d_mm with Z the camera-frame depth in mm; "
-    "scores (B, J): soft-max mass near the expectation, in [0, 1]"
+    " z_n = (Z_joint - Z_root) / rect_3d_mm with Z the camera-frame depth in mm (codec.depth_norm 'rect3d'), or"
+    " z_n = z_patch / patch_w with depth in patch px (codec.depth_norm 'box': metric 3D by rescaling the patch pose"
+    " to codec.bone_length_mm total bone length); scores (B, J): soft-max mass near the expectation, in [0, 1]"
+    " (1.0 for direct regression)"
 )
 INPUT_DOC = (
     "crops (B, 3, patch_h, patch_w) float32, RGB, (pixel - mean) / std with pixel in 0..255; the crop is the person "
@@ -94,6 +103,9 @@ class ModelContract:
         joint_set: skeleton name (e.g. ``"h36m18"``).
         backbone: network backbone name.
         library_version: integral-pose version that wrote the export.
+        arch: ``"integral"`` or ``"direct"`` (direct regression: no heat map, scores are 1.0).
+        codec: the model's :class:`~integral_pose.data.codec.PoseCodec`; ``None`` builds the version-1
+            (``rect3d``) codec from the fields above.
     """
 
     patch_width: int
@@ -117,6 +129,38 @@ class ModelContract:
     contract_version: int = CONTRACT_VERSION
     input_layout: str = field(default=INPUT_DOC)
     coordinates: str = field(default=COORDINATES_DOC)
+    arch: str = "integral"
+    codec: PoseCodec | None = None
+
+    def __post_init__(self) -> None:
+        if self.arch not in ("integral", "direct"):
+            raise ValueError(f"contract: arch: expected 'integral' or 'direct', got {self.arch!r}")
+        if self.codec is None:  # a version-1 contract: rect3d depth, the skeleton's parents when known
+            skel = SKELETONS.get(self.joint_set)
+            parents = skel.parents if skel is not None and skel.joint_names == self.joint_names else None
+            codec = PoseCodec(
+                patch_width=self.patch_width,
+                patch_height=self.patch_height,
+                heatmap_width=self.heatmap_width,
+                heatmap_height=self.heatmap_height,
+                depth_bins=self.depth_bins,
+                depth_norm="rect3d",
+                rect_3d_mm=self.rect_3d_mm,
+                joint_set=self.joint_set,
+                parents=tuple(parents) if parents else tuple(-1 if j == self.root_index else self.root_index
+                                                               for j in range(self.num_joints)),
+                flip_pairs=self.flip_pairs,
+                root=self.root_index,
+                mean=self.mean,
+                std=self.std,
+            )  # fmt: skip
+            object.__setattr__(self, "codec", codec)
+
+    @property
+    def pose_codec(self) -> PoseCodec:
+        """The codec (always set after construction)."""
+        assert self.codec is not None
+        return self.codec
 
     @property
     def num_joints(self) -> int:
@@ -164,6 +208,7 @@ class ModelContract:
                     "joint_names": tuple(data["joint_names"]),
                     "edges": tuple(tuple(e) for e in data["edges"]),
                     "flip_pairs": tuple(tuple(e) for e in data["flip_pairs"]),
+                    "codec": PoseCodec.from_dict(data["codec"], "contract: codec") if data.get("codec") else None,
                 }
             )
         except (KeyError, TypeError) as exc:
@@ -181,6 +226,7 @@ class ModelContract:
             "integral_pose.input": self.input_layout,
             "integral_pose.coordinates": self.coordinates,
             "integral_pose.rect_3d_mm": str(self.rect_3d_mm),
+            "integral_pose.depth_norm": self.pose_codec.depth_norm,
         }
 
 
@@ -189,14 +235,14 @@ def load_pose_model(path: str | os.PathLike[str], device: str = "cpu") -> tuple[
 
     Raises:
         FileNotFoundError: no such file.
-        ValueError: not an integral-pose checkpoint, corrupt, or not an integral 3D model; an unknown device or
-            CUDA requested where it is not available.
+        ValueError: not an integral-pose checkpoint, corrupt, or not a 3D integral or direct-regression model
+            (the heat-map baseline is evaluated with ``ipr eval``); an unknown device or CUDA requested where it is
+            not available.
     """
     import torch
 
     from integral_pose import __version__
     from integral_pose.engine.checkpoint import model_from_checkpoint
-    from integral_pose.skeletons import SKELETONS
 
     if not isinstance(device, str) or not (device == "cpu" or device == "cuda" or device.startswith("cuda:")):
         raise ValueError(f"device: expected 'cpu', 'cuda' or 'cuda:N', got {device!r}")
@@ -204,43 +250,36 @@ def load_pose_model(path: str | os.PathLike[str], device: str = "cpu") -> tuple[
         raise ValueError(f"device: {device!r} requested but CUDA is not available here; use 'cpu'")
     model, ckpt = model_from_checkpoint(path, map_location=device)
     arch, output_3d = getattr(model, "arch", None), getattr(model, "output_3d", None)
-    if arch != "integral" or not output_3d:
+    if arch not in ("integral", "direct") or not output_3d:
         raise ValueError(
-            f"{path}: inference and export need an integral 3D model (arch 'integral', output_3d true), "
-            f"got arch {arch!r}, output_3d {output_3d!r} (direct and heat-map baselines are evaluated with ipr eval)"
+            f"{path}: inference and export need an integral 3D model or a direct-regression model (arch "
+            f"'integral' or 'direct', output_3d true), got arch {arch!r}, output_3d {output_3d!r} (the heat-map "
+            "baseline is evaluated with ipr eval)"
         )
-    cfg = ckpt["config"]
-    data, mcfg = cfg.get("data", {}), cfg.get("model", {})
+    codec = codec_from_checkpoint(ckpt, where=str(path))
     names = tuple(str(n) for n in ckpt["joint_names"])
-    skel = SKELETONS.get(str(mcfg.get("joint_set", "")))
-    if skel is not None and skel.joint_names == names:
-        edges, flips, root, set_name = skel.edges, skel.flip_pairs, skel.root, skel.name
-    else:  # joints of another set: draw no bones, no flip pairs, root = joint 0
-        edges, flips, root, set_name = (), (), 0, str(mcfg.get("joint_set", ""))
-    pw, ph = int(data.get("patch_width", 256)), int(data.get("patch_height", 256))
-    model = model.to(device).eval()
-    import torch
-
-    with torch.inference_mode():
-        hm = model(torch.zeros(1, 3, ph, pw, device=device)).shape
+    skel = SKELETONS.get(codec.joint_set)
+    edges = skel.edges if skel is not None and skel.joint_names == names else ()  # another set: draw no bones
     contract = ModelContract(
-        patch_width=pw,
-        patch_height=ph,
-        mean=tuple(float(v) for v in data.get("mean", (123.675, 116.28, 103.53))),  # type: ignore[arg-type]
-        std=tuple(float(v) for v in data.get("std", (58.395, 57.12, 57.375))),  # type: ignore[arg-type]
+        patch_width=codec.patch_width,
+        patch_height=codec.patch_height,
+        mean=codec.mean,
+        std=codec.std,
         joint_names=names,
         edges=tuple(edges),
-        flip_pairs=tuple(flips),
-        root_index=int(root),
-        rect_3d_mm=float(data.get("rect_3d_mm", 2000.0)),
-        depth_bins=int(model.depth_bins),
-        heatmap_width=int(hm[3]),
-        heatmap_height=int(hm[2]),
-        joint_set=set_name,
-        backbone=str(mcfg.get("backbone", "")),
+        flip_pairs=codec.flip_pairs,
+        root_index=codec.root,
+        rect_3d_mm=codec.rect_3d_mm,
+        depth_bins=codec.depth_bins,
+        heatmap_width=codec.heatmap_width,
+        heatmap_height=codec.heatmap_height,
+        joint_set=codec.joint_set,
+        backbone=str(ckpt["config"].get("model", {}).get("backbone", "")),
         library_version=__version__,
+        arch=str(arch),
+        codec=codec,
     )
-    return model, contract
+    return model.to(device).eval(), contract
 
 
 def build_pose_graph(model: nn.Module, contract: ModelContract) -> nn.Module:
@@ -248,8 +287,10 @@ def build_pose_graph(model: nn.Module, contract: ModelContract) -> nn.Module:
 
     It calls :func:`integral_pose.geometry.integral.soft_argmax_3d` and
     :func:`~integral_pose.geometry.integral.joint_confidence_3d` on the model's logits; under ``torch.export`` those
-    take their traceable formulation (same numbers, no host-side value checks).
+    take their traceable formulation (same numbers, no host-side value checks). Direct-regression models
+    (``contract.arch == "direct"``): the (B, J·3) output reshaped to (B, J, 3), scores all 1.0 (no heat map).
     """
+    import torch
     from torch import nn
 
     from integral_pose.geometry import integral
@@ -263,8 +304,12 @@ def build_pose_graph(model: nn.Module, contract: ModelContract) -> nn.Module:
             self.depth_bins = contract.depth_bins
             self.beta = float(contract.beta)
             self.radius = int(contract.confidence_radius)
+            self.direct = contract.arch == "direct"
 
         def forward(self, crops: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            if self.direct:  # (B, J·3) ordered x0, y0, z0, x1, …
+                coords = self.model(crops).reshape(crops.shape[0], self.num_joints, 3).float()
+                return coords, torch.ones_like(coords[..., 0])
             volume = logits_to_volume(self.model(crops), self.num_joints, self.depth_bins)  # (B, J, D, H, W)
             _, _, d, h, w = volume.shape
             coords = integral.soft_argmax_3d(volume, beta=self.beta)  # (B, J, 3) bins, x y z

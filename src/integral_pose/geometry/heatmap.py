@@ -33,7 +33,7 @@ from typing import Any
 
 import torch
 
-from integral_pose.geometry.integral import normalize_coords
+from integral_pose.geometry.integral import _check_logits, normalize_coords
 
 __all__ = ["QUARTER_SHIFT", "argmax_decode", "argmax_decode_2d", "argmax_decode_3d"]
 
@@ -42,15 +42,8 @@ QUARTER_SHIFT = 0.25
 
 
 def _check_heatmaps(heatmaps: Any, ndim: int) -> None:
-    if not isinstance(heatmaps, torch.Tensor):
-        raise TypeError(f"heatmaps: expected a torch.Tensor, got {type(heatmaps).__name__}")
-    if not heatmaps.is_floating_point():
-        raise TypeError(f"heatmaps: expected a floating-point tensor, got dtype {heatmaps.dtype}")
-    shape = "(B, J, D, H, W)" if ndim == 5 else "(B, J, H, W)"
-    if heatmaps.ndim != ndim:
-        raise ValueError(f"heatmaps: expected shape {shape} ({ndim} dims), got {tuple(heatmaps.shape)}")
-    if any(s == 0 for s in heatmaps.shape):
-        raise ValueError(f"heatmaps: expected non-empty dimensions {shape}, got {tuple(heatmaps.shape)}")
+    """The integral op's input check (tensor, float, ``ndim`` dims, none empty), naming ``heatmaps``."""
+    _check_logits(heatmaps, ndim, name="heatmaps")
 
 
 def argmax_decode(heatmaps: torch.Tensor, normalized: bool = False) -> torch.Tensor:

@@ -3,12 +3,17 @@
 Pipeline per image: person boxes (given, or from the detector — HOG by default) → one crop per box
 (:func:`integral_pose.data.codec.crop_image`, box grown to the patch aspect ratio) → normalised crops → the pose
 graph (network + integral op; PyTorch or onnxruntime) → normalised coordinates and per-joint scores → image pixels
-(:func:`integral_pose.data.codec.decode`) and millimetres.
+and millimetres, both decoded by the model's :class:`~integral_pose.data.codec.PoseCodec` (``contract.codec``).
 
-Millimetres: the crop of a box spans ``rect_3d_mm`` (2000 mm by default) across its width at the person's depth —
-the convention of the training crops — so root-relative coordinates are ``x = (x_n − x_n,root) · rect_3d_mm``,
-``y = (y_n − y_n,root) · rect_3d_mm · patch_h / patch_w`` and ``z = (z_n − z_n,root) · rect_3d_mm`` (camera axes,
-weak perspective within the crop). The absolute pose adds the root translation that makes this metric pose project
+Millimetres (:meth:`~integral_pose.data.codec.PoseCodec.root_relative_mm`): for ``rect3d`` models the crop of a box
+spans ``rect_3d_mm`` across its width at the person's depth — the convention of the training crops — so
+root-relative coordinates are ``x = (x_n − x_n,root) · rect_3d_mm``, ``y = (y_n − y_n,root) · rect_3d_mm ·
+patch_h / patch_w`` and ``z = (z_n − z_n,root) · rect_3d_mm`` (camera axes, weak perspective within the crop); for
+``box`` models (the challenge recipes, depth normalised by the box width) the patch-space pose is scaled so its
+bone lengths sum to the mean skeleton length 4502.881 mm, as the original challenge system did
+(docs/conventions.md). Direct-regression models have no heat map: their scores are 1.0.
+
+The absolute pose adds the root translation that makes this metric pose project
 onto the predicted 2D joints through the intrinsics (:func:`integral_pose.geometry.camera.solve_root_translation`);
 without intrinsics a pinhole camera with a ``fov_deg`` horizontal field of view and the principal point at the
 image centre is assumed, and results say so (``root_from="fov_guess"``).
@@ -407,20 +412,19 @@ class PoseEstimator:
         flip_test: bool,
         names: list[str],
     ) -> list[PoseResult]:
-        from integral_pose.data.codec import decode
         from integral_pose.geometry.camera import solve_root_translation
 
         c = self.contract
-        j, r = c.num_joints, c.root_index
+        codec = c.pose_codec
+        j = c.num_joints
         out = []
         start = 0
         for im, det, K, rf, name in zip(images, dets, Ks, root_from, names):
             n = det.boxes.shape[0]
             cn, sc = coords[start : start + n], scores[start : start + n]
             if n:
-                uv, _ = decode(cn, invs[start : start + n], c.patch_size, c.rect_3d_mm)
-                rel = (cn - cn[:, r : r + 1]) * c.rect_3d_mm
-                rel[..., 1] *= c.patch_height / c.patch_width
+                uv, _ = codec.decode(cn[..., :2], invs[start : start + n])
+                rel = codec.root_relative_mm(cn)
                 t = solve_root_translation(uv, rel, K, weights=np.maximum(sc, 1e-3))
                 abs3d = rel + t[:, None, :]
             else:

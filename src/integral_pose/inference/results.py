@@ -31,7 +31,8 @@ UNITS: dict[str, str] = {
     "keypoints_2d": "px (u right, v down; pixel i at coordinate i)",
     "keypoints_3d_rel": "mm, root-relative, camera axes (x right, y down, z forward)",
     "keypoints_3d": "mm, camera frame (x right, y down, z forward)",
-    "scores": "per-joint confidence in [0, 1] from the soft-max heat-map distribution",
+    "scores": "per-joint confidence in [0, 1] from the soft-max heat-map distribution (1.0 for direct-regression "
+    "models, which have no heat map)",
     "camera.K": "px",
     "camera.fov_deg": "degrees, horizontal field of view assumed when no intrinsics were given",
     "image_size": "px, (width, height)",

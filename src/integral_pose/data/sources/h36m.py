@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from integral_pose.conventions import DEFAULT_RECT_3D_MM
 from integral_pose.data.records import PoseRecords, RecordsHeader, hash_files
 from integral_pose.data.sources.common import (
     as_array,
@@ -143,7 +144,9 @@ def project(x_cam: np.ndarray, f: np.ndarray, c: np.ndarray) -> np.ndarray:
     return x[..., :2] / x[..., 2:3] * f + c
 
 
-def square_box(root_cam: np.ndarray, f: np.ndarray, c: np.ndarray, rect_3d_mm: float = 2000.0) -> np.ndarray:
+def square_box(
+    root_cam: np.ndarray, f: np.ndarray, c: np.ndarray, rect_3d_mm: float = DEFAULT_RECT_3D_MM
+) -> np.ndarray:
     """The original's box: a ``rect_3d_mm`` square centred on the root at its depth, projected → (..., 4) xywh."""
     r = np.asarray(root_cam, dtype=np.float64)
     half = np.array([0.5 * rect_3d_mm, 0.5 * rect_3d_mm, 0.0])
@@ -194,7 +197,7 @@ def build_h36m_records(
     layout: str,
     source_hash: str = "",
     box_mode: str = "square",
-    rect_3d_mm: float = 2000.0,
+    rect_3d_mm: float = DEFAULT_RECT_3D_MM,
     annotation_box: np.ndarray | None = None,
     source_files: Sequence[str] = (),
 ) -> PoseRecords:
@@ -353,7 +356,7 @@ def read_original_layout(
     actions: Sequence[int] | None = None,
     cameras: Sequence[int] | None = None,
     box_mode: str = "square",
-    rect_3d_mm: float = 2000.0,
+    rect_3d_mm: float = DEFAULT_RECT_3D_MM,
 ) -> PoseRecords:
     """Read ``root/annot/<folder>/matlab_meta.txt`` for the given subjects into ``h36m18`` records.
 
@@ -435,7 +438,7 @@ def read_json_layout(
     actions: Sequence[int] | None = None,
     cameras: Sequence[int] | None = None,
     box_mode: str = "square",
-    rect_3d_mm: float = 2000.0,
+    rect_3d_mm: float = DEFAULT_RECT_3D_MM,
 ) -> PoseRecords:
     """Read the JSON layout (``annotations/Human36M_subject{S}_*.json``) into ``h36m18`` records.
 

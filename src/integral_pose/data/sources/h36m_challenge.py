@@ -4,9 +4,11 @@ POSE files hold 17 rows × 3 comma-separated numbers: root-relative camera coord
 order); thorax (mean of the shoulders) is appended. No intrinsics are given, so image labels come, as in the
 original system, from a 2D similarity fit (scale, rotation, translation) of the pose's (x, y) onto 2D joint
 positions of the image — any 2D predictions (e.g. our 2D model's) in a JSON file
-``{"00001.jpg": [[x, y] × 17 or 18], …}``; depth is scaled by the same factor. Records keep the mm pose in
-``joints_3d_cam`` (root at 0 mm depth offset) and the fitted px in ``joints_2d``; the per-sample px/mm factor is
-recoverable with :func:`pixels_per_mm`, which the dataset uses for the original's "depth in image" labels.
+``{"00001.jpg": [[x, y] × 17 or 18], …}``; depth is scaled by the same factor. As the original, the similarity
+is fitted on all 18 joints, thorax included (a 17-joint detection gets its thorax as the mean of its shoulders).
+Records keep the mm pose in ``joints_3d_cam`` (root at 0 mm depth offset) and the fitted px in ``joints_2d``; the
+per-sample px/mm factor is recoverable with :func:`pixels_per_mm`, which the dataset uses for the original's
+"depth in image" labels.
 
 Test images (and Train/Val without 2D predictions) get the whole image as box (the original's ``org_db``) unless
 detector boxes are applied (:func:`integral_pose.data.sources.common.apply_detector_boxes`, factor 1.1).
@@ -22,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from integral_pose.conventions import MEAN_SKELETON_LENGTH_MM
 from integral_pose.data.records import PoseRecords, RecordsHeader, hash_files
 from integral_pose.data.sources.common import as_array, image_size, tight_box
 from integral_pose.data.sources.h36m import h36m17_to_18
@@ -37,7 +40,7 @@ __all__ = [
     "rescale_to_bone_length",
 ]
 
-MEAN_BONE_LENGTH_MM = 4502.881
+MEAN_BONE_LENGTH_MM = MEAN_SKELETON_LENGTH_MM
 SPLITS = ("Train", "Val", "Test")
 
 
@@ -91,6 +94,11 @@ def fit_similarity_2d(
     return s, R, mb - s * R @ ma
 
 
+def _with_thorax_2d(joints_17: np.ndarray) -> np.ndarray:
+    """(17, 2) Human3.6M-17 image joints → (18, 2) with the thorax (mean of the shoulders 11 and 14) appended."""
+    return np.concatenate([joints_17, 0.5 * (joints_17[11:12] + joints_17[14:15])], axis=0)
+
+
 def pixels_per_mm(joints_2d: np.ndarray, joints_3d: np.ndarray, vis: np.ndarray | None = None) -> float:
     """Scale factor of a similarity between the 3D pose's (x, y) (mm) and its 2D labels (px)."""
     s, _, _ = fit_similarity_2d(joints_3d[:, :2], joints_2d, vis)
@@ -138,7 +146,7 @@ def read_challenge(
             arr = as_array(v, (-1, 2), f"{pp} [{k}]", "joints")
             if arr.shape[0] not in (17, 18):
                 raise ValueError(f"{pp} [{k}]: field 'joints' has {arr.shape[0]} joints, expected 17 or 18")
-            preds[k] = arr[:17]
+            preds[k] = arr if arr.shape[0] == 18 else _with_thorax_2d(arr)
     n = len(names)
     sizes = np.asarray([image_size(img_dir / nm) for nm in names])
     j2d = np.zeros((n, 18, 2))
@@ -155,7 +163,7 @@ def read_challenge(
         files.append(csv)
         j3d[i] = pose
         if nm in preds:
-            s, R, t = fit_similarity_2d(pose[:17, :2], preds[nm])
+            s, R, t = fit_similarity_2d(pose[:, :2], preds[nm])  # all 18 joints, thorax included
         elif pred_2d is not None:
             raise ValueError(f"{pred_2d}: no 2D joints for image {nm!r}")
         else:

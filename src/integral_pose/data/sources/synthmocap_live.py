@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from integral_pose.conventions import DEFAULT_RECT_3D_MM
 from integral_pose.data.augment import IDENTITY, AugmentConfig, AugmentParams, sample_augment, sample_rng
 from integral_pose.data.codec import IMAGENET_MEAN, IMAGENET_STD, crop_transform, normalize_patch, warp_patch
 from integral_pose.data.dataset import sample_item, split_key
@@ -91,7 +92,7 @@ class SynthMocapStream:
         augment: AugmentConfig | None = None,
         mean: Sequence[float] = IMAGENET_MEAN,
         std: Sequence[float] = IMAGENET_STD,
-        rect_3d_mm: float = 2000.0,
+        rect_3d_mm: float = DEFAULT_RECT_3D_MM,
         variety: PoseVariety | None = None,
         split: str = "train",
         assets: str | Path | None = None,
