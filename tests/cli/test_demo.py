@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from integral_pose.cli.demo import _Eta, _parse_models, _spread, default_threads
+from integral_pose.cli.demo import _NOMINAL_UPDATES_PER_S, _Eta, _parse_models, _spread, busy_cores, default_threads
 from integral_pose.cli.main import CliError, main
 
 
@@ -50,9 +50,12 @@ def test_demo_argument_errors(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_spread_eta_and_threads() -> None:
     assert _spread([100.0]) == "100.0"
-    assert _spread([100.0, 110.0]) == "105.0 (100–110)"
+    assert _spread([100.0, 110.0]) == "105.0 (100.0–110.0)"
     eta = _Eta(10.0, [("integral", 100), ("direct", 100)], 5.0)
-    assert eta.remaining() == pytest.approx(10.0 + 2 * (100 / 5.0 + 5.0))
+    assert eta.remaining() == pytest.approx(10.0 + 2 * (100 / _NOMINAL_UPDATES_PER_S + 5.0))
     eta.measured["integral"] = 0.1
     assert eta.remaining() == pytest.approx(10.0 + 2 * (100 * 0.1 + 5.0))  # unmeasured archs use the measured mean
     assert default_threads() >= 1
+    assert default_threads(busy=0.0, loader_workers=0) >= default_threads(busy=0.0, loader_workers=1) >= 1
+    assert default_threads(busy=64.0) == 1  # a saturated machine gets one thread
+    assert 0.0 <= busy_cores(0.05) <= 64

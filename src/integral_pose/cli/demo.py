@@ -35,12 +35,12 @@ LABELS = {"integral": "integral regression", "direct": "direct regression", "hea
 DEMO_FRAMES = 3000
 DEMO_TEST_FRAMES = 400
 DEMO_IMAGE_SIZE = 192
-DEMO_UPDATES = 600
+DEMO_UPDATES = 1200
 DEMO_CURVE_POINTS = 6
 DEFAULT_START = "synthmocap-small"
 # Rough costs for the first ETA (2 idle cores), replaced by measurements as stages finish.
 _NOMINAL_RENDER_S_PER_IMAGE = 0.009
-_NOMINAL_UPDATES_PER_S = 5.0
+_NOMINAL_UPDATES_PER_S = 7.0
 _NOMINAL_EVAL_S = 12.0
 
 
@@ -71,7 +71,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--configs", default=None, help="folder holding the demo recipes (default: configs/synthmocap)")
     p.add_argument("--workers", type=int, default=2, help="processes for rendering (default 2)")
     p.add_argument("--threads", type=int, default=None,
-                   help="torch threads for training (default: the idle cores, at least 1)")  # fmt: skip
+                   help="torch threads (default: idle cores minus the loader worker, at least 1)")  # fmt: skip
     p.add_argument("--quiet", action="store_true", help="no progress display")
     p.set_defaults(func=run)
 
@@ -93,18 +93,45 @@ def find_recipe_dir(explicit: str | None = None) -> Path:
     )
 
 
-def default_threads() -> int:
-    """Torch threads for a demo training: the cores not already busy (1-minute load average), at least 1.
+def busy_cores(seconds: float = 0.5) -> float:
+    """How many cores other processes keep busy now: sampled from ``/proc/stat`` over ``seconds``.
 
-    Two compute threads on two cores that another process also uses run many times slower than one thread
-    (the threads wait for each other at every operation), so a busy machine gets fewer threads.
+    Falls back to the 1-minute load average where ``/proc/stat`` does not exist (which lags: a job that just
+    ended still counts for a minute).
+    """
+
+    def sample() -> tuple[float, float] | None:
+        try:
+            with open("/proc/stat", encoding="ascii") as fh:
+                fields = [float(v) for v in fh.readline().split()[1:]]
+        except (OSError, ValueError):
+            return None
+        idle = fields[3] + (fields[4] if len(fields) > 4 else 0.0)  # idle + iowait
+        return idle, sum(fields)
+
+    a = sample()
+    time.sleep(seconds)
+    b = sample()
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if a is None or b is None or b[1] <= a[1]:
+        try:
+            return float(os.getloadavg()[0])
+        except OSError:
+            return 0.0
+    return cores * (1.0 - (b[0] - a[0]) / (b[1] - a[1]))
+
+
+def default_threads(busy: float | None = None, loader_workers: int = 1) -> int:
+    """Torch threads for a demo training: the cores other processes leave idle (:func:`busy_cores`) minus one per
+    data-loader worker, at least 1.
+
+    Compute threads that share a core with another process (the loader worker included) run many times slower
+    than fewer threads (they wait for each other at every operation): on 2 idle cores, 1 thread + 1 loader
+    worker trained the demo's direct model at 480 img/s, 2 threads + 1 worker at 290 img/s.
     """
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    try:
-        busy = os.getloadavg()[0]
-    except OSError:
-        busy = 0.0
-    return max(1, min(cores, cores - math.ceil(busy - 0.5)))
+    used = busy_cores() if busy is None else busy
+    return max(1, min(cores, cores - math.ceil(used - 0.5) - loader_workers))
 
 
 def mean_pose_baseline(train_records: str | Path, test_records: str | Path) -> dict[str, float]:
@@ -127,6 +154,24 @@ def mean_pose_baseline(train_records: str | Path, test_records: str | Path) -> d
         "pa_mpjpe": float(joint_errors(pred, b, "procrustes").mean()),
         "axis_error": {"x": float(axis[0]), "y": float(axis[1]), "z": float(axis[2])},
     }
+
+
+def learning_curve(metrics_file: Path) -> dict[str, list[float]]:
+    """``{"steps", "error"}``: the held-out MPJPE of every epoch record of a run's ``metrics.jsonl``.
+
+    Read from the log rather than from the training call, so a run finished by an earlier ``ipr demo`` keeps its
+    curve (the log is trimmed on resume, so each epoch appears once).
+    """
+    import json
+
+    steps: list[float] = []
+    error: list[float] = []
+    for line in metrics_file.read_text(encoding="utf-8").splitlines():
+        rec = json.loads(line)
+        if rec.get("kind") == "epoch" and "val_mpjpe" in rec:
+            steps.append(int(rec["step"]))
+            error.append(float(rec["val_mpjpe"]))
+    return {"steps": steps, "error": error}
 
 
 def _fmt_s(seconds: float) -> str:
@@ -232,7 +277,7 @@ def _spread(values: list[float]) -> str:
     mean = float(np.mean(values))
     if len(values) == 1:
         return f"{mean:.1f}"
-    return f"{mean:.1f} ({min(values):.0f}–{max(values):.0f})"
+    return f"{mean:.1f} ({min(values):.1f}–{max(values):.1f})"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -320,11 +365,10 @@ def run(args: argparse.Namespace) -> int:
                        title=f"{label}, seed {seed}")  # fmt: skip
         eval_s = time.perf_counter() - t2
         eta.pending.remove((arch, updates))
-        if result.steps > 0 and train_s > 1.0:
+        if train_s > 0.02 * updates:  # trained here (not just a finished run found on resume)
             eta.measured[arch] = train_s / updates
         eta.eval_s = eval_s
-        curve = {"steps": [int(h["epoch"]) * per_epoch for h in result.history if "val_mpjpe" in h],
-                 "error": [float(h["val_mpjpe"]) for h in result.history if "val_mpjpe" in h]}  # fmt: skip
+        curve = learning_curve(Path(result.run_dir) / "metrics.jsonl")
         runs[label][seed] = {"cfg": cfg, "checkpoint": ckpt, "result": res, "curve": curve, "train_s": train_s,
                              "eval_s": eval_s, "images_per_s": result.images_per_s}  # fmt: skip
         print(f"      {label}: MPJPE {res['mpjpe']:.1f} mm, PA-MPJPE {res['pa_mpjpe']:.1f} mm "
@@ -340,7 +384,8 @@ def run(args: argparse.Namespace) -> int:
     for label, by_seed in runs.items():
         mp = [r["result"]["mpjpe"] for r in by_seed.values()]
         pa = [r["result"]["pa_mpjpe"] for r in by_seed.values()]
-        ips = float(np.mean([r["images_per_s"] for r in by_seed.values()]))
+        rates = [r["images_per_s"] for r in by_seed.values() if np.isfinite(r["images_per_s"])]
+        ips = float(np.mean(rates)) if rates else float("nan")  # nan: every run was finished before this call
         axis = {k: float(np.mean([r["result"]["axis_error"][k] for r in by_seed.values()])) for k in "xyz"}
         rows.append((label, _spread(mp), _spread(pa), f"{np.mean(mp) / prior['mpjpe']:.2f}", _axes(axis), str(updates),
                      f"{ips:.0f}"))  # fmt: skip

@@ -56,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
     from integral_pose.engine.checkpoint import load_checkpoint
     from integral_pose.engine.distributed import resolve_device
     from integral_pose.engine.evaluator import evaluate, format_result
+    from integral_pose.models.zoo import is_model_name
 
     if args.max_samples is not None and args.max_samples < 1:
         raise CliError(f"--max-samples: expected an int >= 1, got {args.max_samples}")
@@ -71,9 +72,14 @@ def run(args: argparse.Namespace) -> int:
             cfg = config_from_dict(load_checkpoint(ckpt_path)["config"])
     if args.root_depth is not None:
         cfg = dataclasses.replace(cfg, eval=dataclasses.replace(cfg.eval, root_depth=args.root_depth))
-    out = Path(args.out) if args.out else (
-        ckpt_path.parent.parent / "eval" if ckpt_path.parent.name == "checkpoints" else ckpt_path.parent / "eval"
-    )  # fmt: skip
+    if args.out:
+        out = Path(args.out)
+    elif is_model_name(args.checkpoint):  # a shipped model: never write into the installed package
+        out = Path("runs") / "eval" / args.checkpoint
+    elif ckpt_path.parent.name == "checkpoints":
+        out = ckpt_path.parent.parent / "eval"
+    else:
+        out = ckpt_path.parent / "eval"
     check_writable_dir(out, "--out")  # before the evaluation, so a finished evaluation is never lost
     res = evaluate(
         cfg,

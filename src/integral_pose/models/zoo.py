@@ -46,7 +46,8 @@ def models_dir() -> Path:
 
 def is_model_name(value: str | os.PathLike[str]) -> bool:
     """Whether ``value`` is the name of a shipped model (and not an existing path)."""
-    return isinstance(value, str) and value in MODELS and not Path(value).exists()
+    text = os.fspath(value)
+    return isinstance(text, str) and text in MODELS and not Path(text).exists()
 
 
 def resolve_model_file(value: str | os.PathLike[str]) -> Path:
@@ -57,7 +58,7 @@ def resolve_model_file(value: str | os.PathLike[str]) -> Path:
     """
     if not is_model_name(value):
         return Path(value)
-    path = models_dir() / MODELS[str(value)].file
+    path = models_dir() / MODELS[os.fspath(value)].file
     if not path.is_file():
         raise FileNotFoundError(
             f"shipped model {value!r}: its file {path} is missing from this installation; reinstall integral-pose"
