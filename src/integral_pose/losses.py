@@ -211,6 +211,18 @@ def gaussian_targets(coords_norm: torch.Tensor, shape: Sequence[int], sigma: flo
     return maps * finite.reshape(*finite.shape, *([1] * a)).to(dtype)
 
 
+def _check_heatmap_labels(
+    target: torch.Tensor, weight: torch.Tensor, b: int, j: int, axes: int, normalisation: str
+) -> None:
+    """Shared argument checks of the heat-map losses: (B, J, ≥axes) targets, weights of the same shape."""
+    if target.ndim != 3 or target.shape[:2] != (b, j) or target.shape[-1] < axes:
+        raise ValueError(f"target: expected shape ({b}, {j}, 3), got {tuple(target.shape)}")
+    if weight.shape != target.shape:
+        raise ValueError(f"weight: expected shape {tuple(target.shape)} (as target), got {tuple(weight.shape)}")
+    if normalisation not in _NORMALISATIONS:
+        raise ValueError(f"normalisation: expected one of {list(_NORMALISATIONS)}, got {normalisation!r}")
+
+
 def heatmap_js_loss(
     logits: torch.Tensor,
     target: torch.Tensor,
@@ -235,12 +247,7 @@ def heatmap_js_loss(
         raise ValueError(f"logits: expected (B, J, D, H, W) or (B, J, H, W), got {tuple(logits.shape)}")
     b, j = logits.shape[:2]
     h, w = logits.shape[-2:]
-    if target.ndim != 3 or target.shape[:2] != (b, j) or target.shape[-1] < 2:
-        raise ValueError(f"target: expected shape ({b}, {j}, 3), got {tuple(target.shape)}")
-    if weight.shape != target.shape:
-        raise ValueError(f"weight: expected shape {tuple(target.shape)} (as target), got {tuple(weight.shape)}")
-    if normalisation not in _NORMALISATIONS:
-        raise ValueError(f"normalisation: expected one of {list(_NORMALISATIONS)}, got {normalisation!r}")
+    _check_heatmap_labels(target, weight, b, j, 2, normalisation)
     dtype = torch.promote_types(logits.dtype, torch.float32)
     flat = logits.to(dtype).reshape(b, j, -1)
     p = torch.softmax(flat, dim=-1).reshape(b, j, -1, h, w).sum(dim=2)  # (B, J, H, W)
@@ -297,12 +304,7 @@ def heatmap_mse_loss(
     b, j = heatmaps.shape[:2]
     spatial = tuple(int(s) for s in heatmaps.shape[2:])
     a = len(spatial)
-    if target.ndim != 3 or target.shape[:2] != (b, j) or target.shape[-1] < a:
-        raise ValueError(f"target: expected shape ({b}, {j}, 3), got {tuple(target.shape)}")
-    if weight.shape != target.shape:
-        raise ValueError(f"weight: expected shape {tuple(target.shape)} (as target), got {tuple(weight.shape)}")
-    if normalisation not in _NORMALISATIONS:
-        raise ValueError(f"normalisation: expected one of {list(_NORMALISATIONS)}, got {normalisation!r}")
+    _check_heatmap_labels(target, weight, b, j, a, normalisation)
     dtype = torch.promote_types(heatmaps.dtype, torch.float32)
     wj = weight[..., :a].to(dtype).amin(dim=-1)  # (B, J)
     valid = wj != 0

@@ -34,6 +34,8 @@ from torch import nn
 from integral_pose.config.io import config_to_dict
 from integral_pose.config.schema import Config
 from integral_pose.engine.checkpoint import save_checkpoint
+from integral_pose.engine.evaluator import predict, score_3d
+from integral_pose.engine.trainer import build_eval_dataset, build_train_dataset, compute_loss, outputs_to_coords
 from integral_pose.fileio import atomic_write_json
 from integral_pose.models.heads import DirectHead
 from integral_pose.models.posenet import PoseNet, build_model
@@ -75,8 +77,6 @@ def _lr_at(step: int, steps: int, cfg: Config, decay_fraction: float) -> float:
 
 
 def _evaluate(models: dict[str, nn.Module], cfgs: dict[str, Config], test_set: Any) -> dict[str, float]:
-    from integral_pose.engine.evaluator import predict, score_3d
-
     out: dict[str, float] = {}
     for name, model in models.items():
         model.eval()
@@ -112,8 +112,6 @@ def pretrain(
     Returns:
         ``{"steps", "wall_s", "images_per_s", "curves": [...], "final": {...}, "files": {...}}``.
     """
-    from integral_pose.engine.trainer import build_eval_dataset, build_train_dataset, compute_loss, outputs_to_coords
-
     if cfg.model.arch != "integral":
         raise ValueError(f"model.arch: pretraining starts from the integral recipe, got {cfg.model.arch!r}")
     if steps < 1 or eval_every < 1:

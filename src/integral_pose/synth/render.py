@@ -567,8 +567,8 @@ class Scene:
     camera_key: str
     camera: Camera
     size: tuple[int, int]
-    points_world: np.ndarray  # (23, 3) mm
-    points_cam: np.ndarray  # (23, 3) mm
+    points_world: np.ndarray  # (23, 3) mm (before any camera pitch of ``PoseVariety``)
+    points_cam: np.ndarray  # (23, 3) mm (the rendered and labelled points)
     body: BodyParams
     style: BodyStyle
     in_view: int  # number of the 18 joints inside the image
