@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from integral_pose.bench.op import format_table, main, measure
-from integral_pose.cli.main import CliError
+from integral_pose.errors import CliError
 
 
 def test_bench_op_prints_the_table(capsys):

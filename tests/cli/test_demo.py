@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from integral_pose.cli.demo import _NOMINAL_UPDATES_PER_S, _Eta, _parse_models, _spread, busy_cores, default_threads
-from integral_pose.cli.main import CliError, main
+from integral_pose.cli.main import main
+from integral_pose.errors import CliError
 
 
 def test_tiny_demo_trains_all_three_and_reports(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

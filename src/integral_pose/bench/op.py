@@ -191,7 +191,7 @@ def main(
     """
     import torch
 
-    from integral_pose.cli.main import CliError
+    from integral_pose.errors import CliError
 
     if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
         raise CliError(f"--repeats: expected an int >= 1, got {repeats!r}")

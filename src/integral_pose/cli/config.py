@@ -45,8 +45,8 @@ def _missing_files(config: object) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     """Resolve the config; ``show`` prints it, ``check`` prints a one-line summary."""
-    from integral_pose.cli.main import CliError
     from integral_pose.config.io import config_to_yaml, load_config
+    from integral_pose.errors import CliError
 
     path = None if args.file == "-" else args.file
     try:

@@ -10,7 +10,7 @@ import argparse
 from collections.abc import Callable
 
 from integral_pose.cli import data_prepare
-from integral_pose.cli.main import CliError
+from integral_pose.errors import CliError
 from integral_pose.fileio import check_writable_dir
 
 

@@ -11,8 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from integral_pose.cli.main import CliError
 from integral_pose.conventions import DEFAULT_RECT_3D_MM
+from integral_pose.errors import CliError
 from integral_pose.fileio import check_writable_dir
 
 SOURCES = ("h36m", "h36m-challenge", "mpii", "coco")

@@ -78,7 +78,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 def find_recipe_dir(explicit: str | None = None) -> Path:
     """The folder with the demo recipes: ``explicit``, else ``configs/synthmocap`` of the source tree or cwd."""
-    from integral_pose.cli.main import CliError
+    from integral_pose.errors import CliError
 
     candidates = [Path(explicit)] if explicit else [
         Path(__file__).resolve().parents[3] / "configs" / "synthmocap",
@@ -249,7 +249,7 @@ def _overlays(out: Path, runs: dict[str, dict[str, Any]], test_records: Path, co
 
 
 def _parse_models(text: str) -> list[tuple[str, str]]:
-    from integral_pose.cli.main import CliError
+    from integral_pose.errors import CliError
 
     wanted = [m.strip() for m in text.split(",") if m.strip()]
     known = [a for a, _ in DEMO_RECIPES]
@@ -284,11 +284,11 @@ def run(args: argparse.Namespace) -> int:
     """Render (if needed), train the models, evaluate, print the comparison table and write the figures."""
     import torch
 
-    from integral_pose.cli.main import CliError
     from integral_pose.config.io import load_config
     from integral_pose.data.sources.synthmocap import generate_synthmocap
     from integral_pose.engine.evaluator import evaluate, write_json_atomic
     from integral_pose.engine.trainer import train
+    from integral_pose.errors import CliError
     from integral_pose.models.zoo import MODELS, resolve_model_file
     from integral_pose.viz.report import write_comparison_report, write_learning_curves
 

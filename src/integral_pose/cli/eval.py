@@ -51,11 +51,11 @@ def run(args: argparse.Namespace) -> int:
     """Evaluate and print the metrics table; exit code 0, or 2 on bad input."""
     import dataclasses
 
-    from integral_pose.cli.main import CliError
     from integral_pose.config.io import config_from_dict, load_config
     from integral_pose.engine.checkpoint import load_checkpoint
     from integral_pose.engine.distributed import resolve_device
     from integral_pose.engine.evaluator import evaluate, format_result
+    from integral_pose.errors import CliError
     from integral_pose.models.zoo import is_model_name
 
     if args.max_samples is not None and args.max_samples < 1:

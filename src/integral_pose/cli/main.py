@@ -11,10 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from integral_pose import __version__
-
-
-class CliError(Exception):
-    """An error the CLI reports as one line on stderr with exit code 2."""
+from integral_pose.errors import CliError
 
 
 def _os_error_text(exc: OSError) -> str:

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from integral_pose.cli.main import CliError
+from integral_pose.errors import CliError
 from integral_pose.fileio import check_writable_dir
 
 _DETECTOR_HELP = (

@@ -35,10 +35,10 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 def run(args: argparse.Namespace) -> int:
     """Render the fixed test split if needed, then pretrain."""
-    from integral_pose.cli.main import CliError
     from integral_pose.config.io import load_config
     from integral_pose.data.sources.synthmocap import generate_synthmocap
     from integral_pose.engine.pretrain import pretrain
+    from integral_pose.errors import CliError
 
     for name in ("steps", "eval_every", "test_frames"):
         if getattr(args, name) < 1:

@@ -45,9 +45,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 def run(args: argparse.Namespace) -> int:
     """Validate the config, train, print a summary; exit code 0, 1 (guard rail stopped the run) or 2 (bad input)."""
-    from integral_pose.cli.main import CliError
     from integral_pose.config.io import load_config
     from integral_pose.engine.trainer import BadImageError, NonFiniteLossError, train
+    from integral_pose.errors import CliError
 
     if args.fast_dev_run < 0:
         raise CliError(f"--fast-dev-run: expected an int >= 0, got {args.fast_dev_run}")
