@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import math
 
 import cv2
 import numpy as np
 import pytest
 
-from integral_pose.geometry.camera import Camera, load_h36m_cameras, solve_root_translation
+from integral_pose.data.sources.h36m import load_h36m_cameras
+from integral_pose.geometry.camera import Camera, solve_root_translation
 
 RNG = np.random.default_rng(0)
 
@@ -36,20 +36,6 @@ def _h36m_format_projection(X: np.ndarray, f, c, k, p) -> np.ndarray:
 @pytest.fixture(scope="module")
 def cams() -> dict[str, list[Camera]]:
     return load_h36m_cameras()
-
-
-def test_loader_reads_all_subjects_and_converts_T_to_mm(cams, assets_dir):
-    raw = json.loads((assets_dir / "h36m_cameras.json").read_text())
-    assert set(cams) == {k for k in raw if not k.startswith("_")}
-    for subject, entries in cams.items():
-        assert [c.camera_id for c in entries] == raw["_format"]["camera_order"]
-        for cam, e in zip(entries, raw[subject]):
-            np.testing.assert_allclose(cam.T, np.asarray(e["T"]) * 1000.0)
-            assert cam.resolution == (e["res_w"], e["res_h"])
-            np.testing.assert_allclose(cam.R, e["R"])
-    # loading an explicit path gives the same cameras
-    again = load_h36m_cameras(assets_dir / "h36m_cameras.json")
-    np.testing.assert_allclose(again["S9"][2].K, cams["S9"][2].K)
 
 
 def test_projection_equals_opencv_without_tangential(cams):
@@ -246,12 +232,6 @@ def test_bad_input_to_methods(tmp_path):
         Camera.from_h36m_json({"f": [1, 1], "c": [0, 0], "k": [0, 0, 0], "p": [0, 0]})
     with pytest.raises(TypeError, match="entry: expected a dict"):
         Camera.from_h36m_json([1, 2])
-    with pytest.raises(FileNotFoundError, match="path: camera file"):
-        load_h36m_cameras(tmp_path / "missing.json")
-    bad = tmp_path / "bad.json"
-    bad.write_text(json.dumps({"S1": {"not": "a list"}}))
-    with pytest.raises(ValueError, match="subject 'S1'"):
-        load_h36m_cameras(bad)
 
 
 def test_root_solve_bad_input():

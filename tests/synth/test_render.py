@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from integral_pose.geometry.camera import Camera, load_h36m_cameras
+from integral_pose.data.sources.h36m import load_h36m_cameras
+from integral_pose.geometry.camera import Camera
 from integral_pose.synth.render import (
     BodyStyle,
     Capsule,

@@ -27,18 +27,14 @@ Example:
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
-from importlib import resources
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 __all__ = [
     "Camera",
-    "load_h36m_cameras",
     "solve_root_translation",
 ]
 
@@ -323,42 +319,6 @@ class Camera:
         if distorted and self.has_distortion:
             xy = self.undistort_normalized(xy)
         return np.concatenate([xy * depth[..., None], depth[..., None]], axis=-1)
-
-
-def _camera_entries(data: dict[str, Any], source: str) -> dict[str, list[Camera]]:
-    out: dict[str, list[Camera]] = {}
-    for subject, entries in data.items():
-        if subject.startswith("_"):
-            continue
-        if not isinstance(entries, list):
-            raise ValueError(f"{source}: subject {subject!r}: expected a list of camera entries, got {type(entries)}")
-        out[subject] = [Camera.from_h36m_json(e) for e in entries]
-    return out
-
-
-def load_h36m_cameras(path: str | Path | None = None) -> dict[str, list[Camera]]:
-    """Read ``h36m_cameras.json`` into ``{subject: [Camera, ...]}`` in the file's camera order.
-
-    Args:
-        path: the JSON file; ``None`` reads the copy shipped in the package assets.
-
-    Returns:
-        One list of four cameras per subject (``"S1"`` … ``"S11"``), each with ``camera_id``, ``name``,
-        ``resolution`` and ``T`` in mm.
-    """
-    if path is None:
-        text = (resources.files("integral_pose") / "assets" / "h36m_cameras.json").read_text(encoding="utf-8")
-        source = "h36m_cameras.json (package assets)"
-    else:
-        p = Path(path)
-        if not p.is_file():
-            raise FileNotFoundError(f"path: camera file {str(p)!r} does not exist")
-        text = p.read_text(encoding="utf-8")
-        source = str(p)
-    data = json.loads(text)
-    if not isinstance(data, dict):
-        raise ValueError(f"{source}: expected a JSON object of subjects, got {type(data).__name__}")
-    return _camera_entries(data, source)
 
 
 def _weak_perspective_guess(uv: np.ndarray, X: np.ndarray, w: np.ndarray, f: np.ndarray, c: np.ndarray) -> np.ndarray:

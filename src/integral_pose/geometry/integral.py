@@ -136,8 +136,17 @@ class _NoAutocast:
             self._ctx.__exit__(*exc)
 
 
-def logits_to_volume(logits: torch.Tensor, num_joints: int) -> torch.Tensor:
-    """Reshape head output ``(B, J·D, H, W)`` (channel = j·D + d, joint-major) into ``(B, J, D, H, W)`` (a view)."""
+def logits_to_volume(logits: torch.Tensor, num_joints: int, depth_bins: int | None = None) -> torch.Tensor:
+    """Reshape head output ``(B, J·D, H, W)`` (channel = j·D + d, joint-major) into ``(B, J, D, H, W)`` (a view).
+
+    Args:
+        logits: (B, J·D, H, W) network output.
+        num_joints: J.
+        depth_bins: D; when given the channel count must be exactly J·D, otherwise D = channels / J.
+
+    Raises:
+        TypeError / ValueError: not a 4-D tensor, or channels that do not split into J joints (of D bins).
+    """
     if not isinstance(logits, torch.Tensor):
         raise TypeError(f"logits: expected a torch.Tensor, got {type(logits).__name__}")
     if logits.ndim != 4:
@@ -145,6 +154,10 @@ def logits_to_volume(logits: torch.Tensor, num_joints: int) -> torch.Tensor:
     if not isinstance(num_joints, int) or num_joints <= 0:
         raise ValueError(f"num_joints: expected a positive int, got {num_joints!r}")
     b, c, h, w = logits.shape
+    if depth_bins is not None and c != num_joints * depth_bins:
+        raise ValueError(
+            f"logits: expected {num_joints}·{depth_bins} = {num_joints * depth_bins} channels (J·D), got {c}"
+        )
     if c % num_joints:
         raise ValueError(f"logits: channel count {c} is not a multiple of num_joints={num_joints}")
     return logits.reshape(b, num_joints, c // num_joints, h, w)

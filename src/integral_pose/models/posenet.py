@@ -25,6 +25,7 @@ import torch
 from torch import nn
 
 from integral_pose.geometry.heatmap import argmax_decode_2d, argmax_decode_3d
+from integral_pose.geometry.integral import logits_to_volume
 from integral_pose.models.heads import DeconvHead, DirectHead
 from integral_pose.models.resnet import RESNETS, ResNet
 
@@ -109,22 +110,6 @@ class PoseNet(nn.Module):
             output_3d=self.output_3d,
             beta=beta,
         )
-
-
-def logits_to_volume(logits: torch.Tensor, num_joints: int, depth_bins: int) -> torch.Tensor:
-    """(B, J·D, H, W) logits → (B, J, D, H, W) view (channel c = j·D + d).
-
-    Raises:
-        ValueError: the tensor is not 4-D or its channels are not J·D.
-    """
-    if logits.ndim != 4:
-        raise ValueError(f"logits: expected shape (B, J·D, H, W), got {tuple(logits.shape)}")
-    b, c, h, w = logits.shape
-    if c != num_joints * depth_bins:
-        raise ValueError(
-            f"logits: expected {num_joints}·{depth_bins} = {num_joints * depth_bins} channels (J·D), got {c}"
-        )
-    return logits.reshape(b, num_joints, depth_bins, h, w)
 
 
 def predict_coords(

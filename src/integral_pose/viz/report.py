@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from integral_pose.fileio import atomic_write
+from integral_pose.viz.draw2d import GREY_RGB, bone_side, joint_side, side_color
 
 __all__ = [
     "ReportSample",
@@ -30,10 +31,7 @@ __all__ = [
     "write_prediction_overlays",
 ]
 
-_GT_RGB = (0.55, 0.55, 0.55)
-_LEFT_RGB = (0.15, 0.45, 0.95)
-_RIGHT_RGB = (0.95, 0.3, 0.2)
-_MID_RGB = (0.2, 0.75, 0.3)
+_GT_RGB = tuple(v / 255.0 for v in GREY_RGB)
 
 
 @dataclass
@@ -83,13 +81,9 @@ def _save_figure(fig: Any, path: str | os.PathLike[str]) -> Path:
     return Path(path)
 
 
-def _side_rgb(name_a: str, name_b: str) -> tuple[float, float, float]:
-    for name in (name_a, name_b):
-        if name.startswith("l_"):
-            return _LEFT_RGB
-        if name.startswith("r_"):
-            return _RIGHT_RGB
-    return _MID_RGB
+def _side_rgb(name_a: str, name_b: str) -> tuple[float, ...]:
+    """Matplotlib colour (0–1 RGB) of the bone between two joints, the same colours as the 2D overlays."""
+    return tuple(v / 255.0 for v in side_color(bone_side(joint_side(name_a), joint_side(name_b))))
 
 
 def _bars(ax: Any, table: Mapping[str, Mapping[str, float]], title: str, ylabel: str) -> None:

@@ -41,6 +41,7 @@ from integral_pose.data.sources.common import (
     tight_box,
 )
 from integral_pose.fileio import atomic_write_text, read_json
+from integral_pose.geometry.camera import Camera
 
 __all__ = [
     "ACTIONS",
@@ -55,6 +56,7 @@ __all__ = [
     "folder_name",
     "h36m17_to_18",
     "load_camera",
+    "load_h36m_cameras",
     "parse_subjects",
     "project",
     "protocol_subjects",
@@ -522,3 +524,39 @@ def read_json_layout(
         rect_3d_mm=rect_3d_mm,
         **kw,
     )
+
+
+def _camera_entries(data: dict[str, Any], source: str) -> dict[str, list[Camera]]:
+    out: dict[str, list[Camera]] = {}
+    for subject, entries in data.items():
+        if subject.startswith("_"):
+            continue
+        if not isinstance(entries, list):
+            raise ValueError(f"{source}: subject {subject!r}: expected a list of camera entries, got {type(entries)}")
+        out[subject] = [Camera.from_h36m_json(e) for e in entries]
+    return out
+
+
+def load_h36m_cameras(path: str | Path | None = None) -> dict[str, list[Camera]]:
+    """Read ``h36m_cameras.json`` into ``{subject: [Camera, ...]}`` in the file's camera order.
+
+    Args:
+        path: the JSON file; ``None`` reads the copy shipped in the package assets.
+
+    Returns:
+        One list of four cameras per subject (``"S1"`` … ``"S11"``), each with ``camera_id``, ``name``,
+        ``resolution`` and ``T`` in mm.
+    """
+    if path is None:
+        text = (resources.files("integral_pose") / "assets" / "h36m_cameras.json").read_text(encoding="utf-8")
+        source = "h36m_cameras.json (package assets)"
+    else:
+        p = Path(path)
+        if not p.is_file():
+            raise FileNotFoundError(f"path: camera file {str(p)!r} does not exist")
+        text = p.read_text(encoding="utf-8")
+        source = str(p)
+    data = json.loads(text)
+    if not isinstance(data, dict):
+        raise ValueError(f"{source}: expected a JSON object of subjects, got {type(data).__name__}")
+    return _camera_entries(data, source)

@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 
 from integral_pose.data.records import PoseRecords, RecordsHeader, load_records, save_records
+from integral_pose.data.sources.h36m import load_h36m_cameras
 from integral_pose.fileio import atomic_write_bytes, atomic_write_json
 from integral_pose.skeletons import H36M_18
 
@@ -108,7 +109,6 @@ class _Worker:
     def setup(self) -> None:
         import cv2
 
-        from integral_pose.geometry.camera import load_h36m_cameras
         from integral_pose.synth.render import Background
         from integral_pose.synth.retarget import assets_dir, load_clip_library
 
