@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
 from integral_pose.cli.main import main
 from integral_pose.config import Config, ConfigError, ConfigTypeError, config_to_dict, load_config, save_config
-from integral_pose.config.io import apply_overrides, config_from_dict, parse_override
+from integral_pose.config.io import apply_overrides, config_from_dict, config_with_overrides, parse_override
+from integral_pose.data.records import PoseRecords, RecordsHeader, save_records
 
 REPO = Path(__file__).resolve().parents[2]
 RECIPES = sorted((REPO / "configs").rglob("*.yaml"))
@@ -104,16 +106,55 @@ def test_cli_show_and_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert main(["config", "show", recipe, "optim.lr=2e-4"]) == 0
     shown = yaml.safe_load(capsys.readouterr().out)
     assert shown["optim"]["lr"] == 2e-4 and shown["model"]["depth_bins"] == 64
-    assert main(["config", "check", recipe]) == 0
+    assert main(["config", "check", recipe, "--no-files"]) == 0
     assert "OK (integral resnet50, patch 256×256 px (W×H), heat map 64×64×64 bins (W×H×D)" in capsys.readouterr().out
-    assert main(["config", "check", recipe, "model.backbone=resnet51"]) == 2
+    assert main(["config", "check", recipe, "model.backbone=resnet51", "--no-files"]) == 2
     err = capsys.readouterr().err
     assert "model.backbone" in err and "resnet50" in err and "resnet152" in err
-    assert main(["config", "check", recipe, "--files"]) == 2
-    assert "files not found" in capsys.readouterr().err
-    records = tmp_path / "t.npz"
-    records.write_bytes(b"")
-    assert main(["config", "check", "-", f"data.train=[{{kind: synthmocap, records: {records}}}]", "--files"]) == 0
+    assert main(["config", "check", recipe]) == 2  # its data and weights are not on this machine
+    err = capsys.readouterr().err
+    assert "model.pretrained: file not found" in err and "data.test[0].records: file not found" in err
+
+
+def _records(folder: Path) -> Path:
+    (folder / "images").mkdir(parents=True)
+    header = RecordsHeader(dataset="synthmocap", split="train", joint_set="h36m18", root="images")
+    records = PoseRecords.create(header, image_path=["a.png"], image_size=[[64, 64]], box=[[0, 0, 64, 64]],
+                                 joints_2d=np.zeros((1, 18, 2)), joints_3d_cam=np.zeros((1, 18, 3)))  # fmt: skip
+    return save_records(records, folder / "t.npz")
+
+
+def test_config_check_verifies_the_files_it_names(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    records = _records(tmp_path / "data")
+    train = f"data.train=[{{kind: synthmocap, records: '{records}'}}]"
+    assert main(["config", "check", "-", train]) == 0
+    assert "files present" in capsys.readouterr().out
+    # 'imagenet' and a shipped model's name are not files
+    for value in ("imagenet", "synthmocap-small"):
+        assert main(["config", "check", "-", train, f"model.pretrained={value}"]) == 0, capsys.readouterr().err
+    capsys.readouterr()
+    weights = tmp_path / "resnet.pth"
+    assert main(["config", "check", "-", train, f"model.pretrained={weights}"]) == 2
+    assert f"model.pretrained: file not found: '{weights}'" in capsys.readouterr().err
+    assert main(["config", "check", "-", train, f"model.pretrained={weights}", "--no-files"]) == 0
+    capsys.readouterr()
+    # an empty file is not a records file; a missing image folder is named
+    empty = tmp_path / "empty.npz"
+    empty.write_bytes(b"")
+    assert main(["config", "check", "-", f"data.val=[{{kind: synthmocap, records: '{empty}'}}]"]) == 2
+    assert "data.val[0].records" in capsys.readouterr().err
+    (records.parent / "images").rmdir()
+    assert main(["config", "check", "-", train]) == 2
+    err = capsys.readouterr().err
+    assert "data.train[0].records: its image folder" in err and "does not exist" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_config_check_help_tells_what_it_checks(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["config", "check", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "every file it names exists and is readable" in text and "--no-files" in text
 
 
 def test_bad_override_names_the_override_and_suggests_a_value(tmp_path: Path) -> None:
@@ -131,6 +172,17 @@ def test_bad_override_names_the_override_and_suggests_a_value(tmp_path: Path) ->
         load_config(recipe, ["train.epochs=1.5"])  # not in the file: the default is suggested
     with pytest.raises(ConfigError, match=r"optim\.lrr: unknown key \(did you mean 'lr'\?\).*from the override"):
         load_config(recipe, ["optim.lrr=1"])
+    with pytest.raises(
+        ConfigError, match=r"^optm: unknown key \(did you mean 'optim'\?\).*from the override 'optm\.lr=1'"
+    ):
+        load_config(recipe, ["optm.lr=1"])  # the misspelt section is the override's, not the recipe's
+    with pytest.raises(ConfigError, match=r"^data\.tst: unknown key .*from the override 'data\.tst\.0\.records=x'"):
+        load_config(recipe, ["data.tst.0.records=x"])
+    stored = config_to_dict(Config())  # e.g. the config inside a checkpoint (``ipr eval`` without --config)
+    with pytest.raises(ConfigError, match=r"^model\.depth_binz: .*from the override 'model\.depth_binz=8'"):
+        config_with_overrides(stored, ["model.depth_binz=8"], "the config stored in last.pt")
+    with pytest.raises(ConfigError, match=r"^optim\.lr: .* \(in the config stored in last\.pt\)$"):
+        config_with_overrides({**stored, "optim": {"lr": -1}}, ["train.epochs=3"], "the config stored in last.pt")
     recipe.write_text("optim:\n  lr: abc\n")
     with pytest.raises(ConfigTypeError, match=r"optim\.lr: expected float .* \(in .*r\.yaml\)$"):
         load_config(recipe, ["train.epochs=3"])  # the error is the file's, not the override's
@@ -139,6 +191,6 @@ def test_bad_override_names_the_override_and_suggests_a_value(tmp_path: Path) ->
 def test_check_summary_states_size_order(capsys: pytest.CaptureFixture[str]) -> None:
     """A non-square recipe: the user must be able to tell width from height in the summary."""
     recipe = Path(__file__).resolve().parents[2] / "configs" / "challenge" / "r152_288x384_int72_l1_mch_e300.yaml"
-    assert main(["config", "check", str(recipe)]) == 0
+    assert main(["config", "check", str(recipe), "--no-files"]) == 0
     out = capsys.readouterr().out
     assert "patch 288×384 px (W×H), heat map 72×96×72 bins (W×H×D)" in out

@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from integral_pose.build import build_eval_dataset, build_test_dataset, load_split_records
 from integral_pose.config.schema import Config, DataConfig, DatasetSpec
+from integral_pose.data.boxes import tight_boxes
 from integral_pose.data.records import PoseRecords, RecordsHeader, save_records
-from integral_pose.engine.evaluator import build_test_dataset
-from integral_pose.engine.trainer import build_eval_dataset, load_split_records, tight_boxes
 
 
 def _records(tmp_path: Path) -> Path:

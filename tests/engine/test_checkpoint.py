@@ -11,6 +11,7 @@ import pytest
 import torch
 from torch import nn
 
+from integral_pose.build import build_model
 from integral_pose.config import Config, ModelConfig, config_to_dict
 from integral_pose.engine import checkpoint as ck
 from integral_pose.engine.checkpoint import (
@@ -20,7 +21,6 @@ from integral_pose.engine.checkpoint import (
     save_checkpoint,
     strip_prefixes,
 )
-from integral_pose.models import build_model
 from integral_pose.skeletons import H36M_18
 
 NAMES = list(H36M_18.joint_names)

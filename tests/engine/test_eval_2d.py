@@ -14,7 +14,7 @@ import pytest
 from integral_pose.data.records import load_records, save_records
 from integral_pose.data.sources.coco import read_coco
 from integral_pose.data.sources.mpii import read_mpii
-from integral_pose.engine.evaluator import (
+from integral_pose.engine.eval_score_2d import (
     COCO_RESULTS_FILE,
     coco_keypoints,
     coco_results,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from integral_pose.engine.evaluator import (
+from integral_pose.engine.eval_score_3d import (
     bone_rescale,
     ensemble_mean,
     lift_gt_root_depth,

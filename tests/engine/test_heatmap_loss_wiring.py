@@ -8,7 +8,7 @@ import torch
 
 from integral_pose.bench.train import PRESETS, Row, measure
 from integral_pose.config.schema import Config
-from integral_pose.engine.trainer import compute_loss, outputs_to_coords
+from integral_pose.engine.objective import compute_loss, outputs_to_coords
 from integral_pose.losses import coordinate_loss, gaussian_targets, heatmap_mse_loss
 from integral_pose.models import logits_to_volume
 

@@ -54,4 +54,18 @@ def test_run_paths_and_format():
     assert rp.last.parent.name == "checkpoints"
     assert format_rate(3725) == "1:02:05"
     assert format_rate(float("nan")) == "?"
-    assert json.loads(json.dumps({"a": 1}))  # JSON available
+
+
+def test_metrics_lines_are_strict_json_with_non_finite_values_as_strings(tmp_path):
+    """Each line parses as strict JSON (no bare NaN/Infinity, which other readers reject)."""
+    path = tmp_path / "metrics.jsonl"
+    with MetricsWriter(path) as w:
+        w.log("step", 3, loss=float("nan"), lr=float("inf"), img_s=12.5)
+
+    def reject(name: str) -> None:
+        raise AssertionError(f"bare {name} in metrics.jsonl")
+
+    lines = path.read_text().splitlines()
+    assert len(lines) == 1
+    rec = json.loads(lines[0], parse_constant=reject)
+    assert (rec["kind"], rec["step"], rec["loss"], rec["lr"], rec["img_s"]) == ("step", 3, "nan", "inf", 12.5)

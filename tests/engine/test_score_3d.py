@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from integral_pose.config.schema import Config
-from integral_pose.engine.evaluator import score_3d
+from integral_pose.engine.eval_score_3d import score_3d
 
 
 def _pred_from_camera_joints(j3: np.ndarray, f: float = 1000.0, c: float = 500.0) -> dict[str, np.ndarray]:
@@ -55,6 +55,19 @@ def test_one_joint_moved_sideways(gt: np.ndarray) -> None:
     assert res["axis_error"]["z"] == pytest.approx(0.0, abs=1e-9)
 
 
+def test_pose_scaled_about_the_root(gt: np.ndarray) -> None:
+    """Every joint 10 % further from the root: MPJPE is 0.1 × the mean root distance of the 17 scored joints;
+    the similarity (PA) and scale-only (N) fits undo it exactly."""
+    scaled = gt[:, :1] + 1.1 * (gt - gt[:, :1])
+    pred = _pred_from_camera_joints(scaled)
+    pred["joints_3d_cam"] = gt
+    res = score_3d(pred, None, Config())
+    expected = 0.1 * np.linalg.norm(gt[:, :17] - gt[:, :1], axis=-1).mean()
+    assert res["mpjpe"] == pytest.approx(expected, rel=1e-9)
+    assert res["pa_mpjpe"] == pytest.approx(0.0, abs=1e-6)
+    assert res["n_mpjpe"] == pytest.approx(0.0, abs=1e-6)
+
+
 def test_no_intrinsics_is_an_error(gt: np.ndarray) -> None:
     pred = _pred_from_camera_joints(gt)
     pred["cam_f"][:] = 0.0
@@ -93,7 +106,7 @@ def test_challenge_records_without_intrinsics_are_scored_with_bone_rescale(gt: n
 
 
 def test_align_metric_is_rigid_and_fits_the_thorax() -> None:
-    from integral_pose.engine.evaluator import align_joint_errors
+    from integral_pose.engine.eval_score_3d import align_joint_errors
 
     rng = np.random.default_rng(5)
     g = rng.normal(0.0, 300.0, (1, 18, 3))

@@ -16,13 +16,13 @@ import pytest
 import torch
 from torch import nn
 
+from integral_pose.build import build_model
 from integral_pose.config.schema import Config, DataConfig, DatasetSpec, ModelConfig
 from integral_pose.conventions import MEAN_SKELETON_LENGTH_MM
 from integral_pose.data.codec import PoseCodec, codec_from_checkpoint, codec_from_config
 from integral_pose.engine.checkpoint import load_checkpoint, save_checkpoint
 from integral_pose.export.onnx import build_pose_graph, contract_from_onnx, export_onnx, load_pose_model
 from integral_pose.inference.estimator import PoseEstimator, _TorchBackend
-from integral_pose.models import build_model
 from integral_pose.skeletons import H36M_18
 
 PATCH = (96, 128)  # (w, h): a non-square patch, as the challenge's 288×384

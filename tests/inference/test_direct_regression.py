@@ -13,12 +13,12 @@ import numpy as np
 import pytest
 import torch
 
+from integral_pose.build import build_model
 from integral_pose.cli.main import main
 from integral_pose.config.schema import Config, DataConfig, ModelConfig
 from integral_pose.engine.checkpoint import save_checkpoint
 from integral_pose.export.onnx import contract_from_onnx
 from integral_pose.inference.estimator import PoseEstimator
-from integral_pose.models import build_model
 from integral_pose.skeletons import H36M_18
 
 

@@ -51,11 +51,11 @@ def test_nothing_readable_is_an_error(
     code = main([*base, "--source", str(src), "--save-json", str(tmp_path / "json")])
     err = capsys.readouterr().err.strip()
     assert code == 2 and len(err.splitlines()) == 1
-    assert "nothing could be read" in err and "2 unreadable" in err and "x.jpg" in err
+    assert "none of the 2 image file(s)" in err and "readable image" in err and "x.jpg" in err
     assert not (tmp_path / "json").exists()
     code = main([*base, "--source", str(src / "y.png")])  # a single image is never skipped
     err = capsys.readouterr().err.strip()
-    assert code == 2 and "cannot decode" in err and "y.png" in err
+    assert code == 2 and "not a decodable image" in err and "y.png" in err
 
 
 def test_empty_box_list_means_nobody_in_that_frame(

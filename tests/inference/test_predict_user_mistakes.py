@@ -29,11 +29,11 @@ def test_text_file_as_checkpoint(
 ) -> None:
     fake = tmp_path / "model.pt"
     fake.write_text("hello, this is not a checkpoint\n")  # the weights-only unpickler raised a bare KeyError here
-    argv = [verb, "--checkpoint", str(fake)]
+    argv = [verb, "--checkpoint", str(fake), "--no-progress"]
     if verb == "predict":
         argv += ["--source", str(assets_dir / "images" / "camera.png")]
     code, err = _run(capsys, argv)
-    _one_line_error(code, err, "model.pt", "not a readable checkpoint")
+    _one_line_error(code, err, "model.pt", "not a PyTorch checkpoint")
 
 
 def test_truncated_checkpoint_message_is_short(
@@ -41,8 +41,8 @@ def test_truncated_checkpoint_message_is_short(
 ) -> None:
     cut = tmp_path / "cut.pt"
     cut.write_bytes(tiny_checkpoint.read_bytes()[:1000])
-    code, err = _run(capsys, ["export", "--checkpoint", str(cut)])
-    _one_line_error(code, err, "cut.pt", "not a readable checkpoint")
+    code, err = _run(capsys, ["export", "--checkpoint", str(cut), "--no-progress"])
+    _one_line_error(code, err, "cut.pt", "not a readable PyTorch checkpoint")
     assert len(err) < 300, err  # PyTorch's several-sentence explanation is cut to its first sentence
 
 

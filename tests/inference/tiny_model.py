@@ -10,9 +10,9 @@ def make_tiny_checkpoint(path: Path, seed: int = 0) -> Path:
     """ResNet-18, 64×64 crops, 16 depth bins, H36M-18; head weights scaled up so heat maps are peaked."""
     import torch
 
+    from integral_pose.build import build_model
     from integral_pose.config.schema import Config, DataConfig, ModelConfig
     from integral_pose.engine.checkpoint import save_checkpoint
-    from integral_pose.models import build_model
     from integral_pose.skeletons import H36M_18
 
     torch.manual_seed(seed)

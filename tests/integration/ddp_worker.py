@@ -15,11 +15,12 @@ def grad_check(config_path: str, overrides: list[str]) -> dict[str, float]:
     import torch.distributed as dist
     from torch.utils.data import DataLoader
 
+    from integral_pose.build import build_model, build_train_dataset
     from integral_pose.config.io import load_config
     from integral_pose.data.sampling import MixedSampler
     from integral_pose.engine.distributed import check_global_batch, init_distributed
+    from integral_pose.engine.objective import compute_loss, outputs_to_coords
     from integral_pose.engine.seeding import seed_everything
-    from integral_pose.engine.trainer import build_model_for, build_train_dataset, compute_loss, outputs_to_coords
 
     cfg = load_config(config_path, overrides)
     info = init_distributed("cpu")
@@ -29,7 +30,7 @@ def grad_check(config_path: str, overrides: list[str]) -> dict[str, float]:
                            rank=info.rank)  # fmt: skip
     per_rank = check_global_batch(cfg.train.batch_size, info.world_size)
     batch = next(iter(DataLoader(dataset, batch_size=per_rank, sampler=sampler)))
-    model = torch.nn.parallel.DistributedDataParallel(build_model_for(cfg))
+    model = torch.nn.parallel.DistributedDataParallel(build_model(cfg.model))
     out = model(batch["image"])
     loss, _ = compute_loss(outputs_to_coords(out, cfg.model), batch["target"], batch["target_weight"], out, cfg)
     loss.backward()

@@ -16,12 +16,12 @@ import numpy as np
 import pytest
 import torch
 
+from integral_pose.build import build_model
 from integral_pose.cli.main import main
 from integral_pose.config.schema import Config, DataConfig, DatasetSpec, EvalConfig, ModelConfig
 from integral_pose.data.records import save_records
 from integral_pose.data.sources.h36m_challenge import read_challenge
 from integral_pose.engine.checkpoint import save_checkpoint
-from integral_pose.models import build_model
 from integral_pose.skeletons import H36M_18
 
 from .conftest import _REST

@@ -53,8 +53,8 @@ def test_ddp_two_processes_on_cpu(tiny_data, tiny_config, tmp_path):
 
 
 def _initial_weights(cfg) -> dict[str, torch.Tensor]:
+    from integral_pose.build import build_model
     from integral_pose.engine.seeding import seed_everything
-    from integral_pose.engine.trainer import build_model_for
 
     seed_everything(cfg.train.seed)
-    return {k: v.detach().clone() for k, v in build_model_for(cfg).state_dict().items()}
+    return {k: v.detach().clone() for k, v in build_model(cfg.model).state_dict().items()}

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from integral_pose.cli.train import summary
 from integral_pose.config.io import load_config
 from integral_pose.engine.checkpoint import load_checkpoint
 from integral_pose.engine.logging import read_metrics
@@ -48,6 +49,25 @@ def test_resume_is_bit_exact(tiny_data, tiny_config, tmp_path, straight, workers
     assert all(torch.equal(a["optimizer"]["state"][k]["exp_avg"], b["optimizer"]["state"][k]["exp_avg"])
                for k in a["optimizer"]["state"])  # fmt: skip
     assert [r["kind"] for r in read_metrics(tmp_path / "run" / "metrics.jsonl") if r["kind"] == "resume"]
+
+
+def test_resume_says_where_it_continues_and_a_finished_run_says_so(tiny_data, tiny_config, tmp_path, capsys):
+    cfg_path = tiny_config(tiny_data, tmp_path)
+    train(load_config(cfg_path, ["train.epochs=1", "data.val=[]"]), quiet=True)
+    capsys.readouterr()
+    done = train(load_config(cfg_path, ["train.epochs=1", "data.val=[]"]), resume="auto", quiet=True)
+    err = capsys.readouterr().err
+    last = tmp_path / "run" / "checkpoints" / "last.pt"
+    assert done.already_complete and done.resumed_from == last and (done.epochs, done.steps) == (1, 4)
+    assert done.history == []
+    assert f"resume: {last} is epoch 1 of 1 (step 4): the run is already complete" in err
+    line = summary(done)
+    assert line.startswith("run already complete: 1 epoch(s), 4 steps") and "nan" not in line
+    more = train(load_config(cfg_path, ["data.val=[]"]), resume="auto", quiet=True)
+    err = capsys.readouterr().err
+    assert f"resume: continuing from {last} (epoch 1 of 2 done, step 4)" in err
+    assert not more.already_complete and (more.epochs, more.steps) == (2, 8)
+    assert "final loss nan" not in summary(more)
 
 
 def test_sigkill_mid_epoch_resumes_from_last_checkpoint(tiny_data, tiny_config, tmp_path, straight):

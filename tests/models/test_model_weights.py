@@ -9,8 +9,8 @@ import pytest
 import torch
 from torch import nn
 
+from integral_pose.build import build_model
 from integral_pose.config.schema import ModelConfig
-from integral_pose.models import build_model
 from integral_pose.models.resnet import resnet18
 from integral_pose.models.weights import load_imagenet, load_original_checkpoint, read_state_dict
 

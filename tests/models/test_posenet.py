@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
+from integral_pose.build import build_model
 from integral_pose.config.schema import ModelConfig
-from integral_pose.models import DeconvHead, PoseNet, build_model, logits_to_volume, predict_coords
+from integral_pose.models import DeconvHead, PoseNet, logits_to_volume, predict_coords
 from integral_pose.models.heads import DirectHead, deconv_padding
 from integral_pose.models.resnet import RESNETS, resnet18
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 import pytest
 import torch
 
+from integral_pose.build import build_model
 from integral_pose.config.schema import ModelConfig
 from integral_pose.geometry.heatmap import argmax_decode_2d, argmax_decode_3d
-from integral_pose.models import DeconvHead, PoseNet, build_model, logits_to_volume, predict_coords
+from integral_pose.models import DeconvHead, PoseNet, logits_to_volume, predict_coords
 from integral_pose.models.heads import DirectHead
 from integral_pose.models.resnet import resnet18
 

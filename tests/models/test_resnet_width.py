@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
+from integral_pose.build import build_model
 from integral_pose.config.schema import ConfigError, ModelConfig
-from integral_pose.models import build_model
 from integral_pose.models.resnet import resnet18, resnet50, scaled_channels
 
 

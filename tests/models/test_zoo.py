@@ -36,8 +36,8 @@ def test_loads_by_name_as_checkpoint_and_as_backbone() -> None:
     assert ck["config"]["model"]["backbone_width"] == 0.25
     model, _ = model_from_checkpoint("synthmocap-small")
     assert model.arch == "integral"
+    from integral_pose.build import build_model
     from integral_pose.config.schema import ModelConfig
-    from integral_pose.models import build_model
 
     fresh = build_model(ModelConfig(arch="direct", backbone="resnet18", backbone_width=0.25,
                                     pretrained="synthmocap-small"))  # fmt: skip

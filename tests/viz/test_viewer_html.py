@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from integral_pose.skeletons import H36M_18
+from integral_pose.viz import viewer
 from integral_pose.viz.draw2d import LEFT_RGB, RIGHT_RGB
 from integral_pose.viz.viewer import viewer_figure, write_viewer_html
 
@@ -109,3 +110,25 @@ def test_viewer_renders_in_headless_chromium(tmp_path: Path) -> None:
     for rgb in (LEFT_RGB, RIGHT_RGB):  # bones of both sides drawn by WebGL
         near = (np.abs(img - np.array(rgb)).max(axis=2) < 40).sum()
         assert near > 30, f"too few pixels of colour {rgb} in the screenshot ({near})"
+
+
+def test_controls_sit_below_the_scene_and_the_last_label_fits(tmp_path: Path) -> None:
+    """The slider ended at the right edge with no margin (its last label, centred on the tick, was cut off) and
+    overlapped the bottom of the 3D scene (the x-axis title was hidden)."""
+    fig = viewer_figure(_poses(12), H36M_18.joint_names, H36M_18.edges,
+                        frame_names=[f"clip_{i:06d}" for i in range(12)])  # fmt: skip
+    lay = fig.layout
+    slider = lay.sliders[0]
+    width_px = 800 - lay.margin.l - lay.margin.r  # the plot area of an 800 px wide window
+    half_label_px = 0.5 * 7 * len("clip_000011")  # about 7 px per character at plotly's default 12 px font
+    assert (1.0 - (slider.x + slider.len)) * width_px + lay.margin.r >= half_label_px
+    assert slider.x * width_px + lay.margin.l >= half_label_px  # the first label clear of the left edge
+    assert slider.y <= lay.scene.domain.y[0] and slider.yanchor == "top"  # below the scene, not over it
+    assert lay.updatemenus[0].y == slider.y and lay.updatemenus[0].x + 0.15 <= slider.x  # buttons left of it
+    assert lay.scene.domain.y[0] == viewer.SCENE_BOTTOM > 0.1
+    assert lay.margin.b >= 20 and lay.margin.r >= 20
+    single = viewer_figure(_poses(1), H36M_18.joint_names, H36M_18.edges)
+    assert single.layout.scene.domain.y[0] == 0.0 and not single.layout.sliders  # no controls: the full height
+    path = write_viewer_html(tmp_path / "v.html", _poses(3), H36M_18.joint_names, H36M_18.edges)
+    text = path.read_text(encoding="utf-8").replace(" ", "")
+    assert f'"len":{viewer.SLIDER_LEN}' in text and f'"y":[{viewer.SCENE_BOTTOM},1.0]' in text  # in the file

@@ -14,8 +14,20 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
+import torch
 
-from integral_pose.conventions import DEFAULT_PATCH_SIZE, DEFAULT_RECT_3D_MM
+from integral_pose.build import build_codec, build_model
+from integral_pose.config.schema import Config, ModelConfig
+from integral_pose.conventions import DEFAULT_PATCH_SIZE
+from integral_pose.export.onnx import (
+    ModelContract,
+    _max_diff,
+    build_pose_graph,
+    contract_from_codec,
+    load_pose_model,
+    onnx_bytes,
+)
+from integral_pose.skeletons import get_skeleton
 
 __all__ = ["format_table", "main", "measure"]
 
@@ -30,35 +42,15 @@ def _median_seconds(fn: Callable[[], Any], repeats: int) -> float:
     return statistics.median(times)
 
 
-def _random_model(backbone: str, patch: int, depth_bins: int) -> tuple[Any, Any]:
-    import torch
-
-    from integral_pose import __version__
-    from integral_pose.config.schema import ModelConfig
-    from integral_pose.export.onnx import ModelContract
-    from integral_pose.models import build_model
-    from integral_pose.skeletons import H36M_18
-
+def _random_model(backbone: str, patch: int, depth_bins: int) -> tuple[torch.nn.Module, ModelContract]:
+    """A randomly initialised 3D integral model of the default recipe on ``patch``² crops, and its contract."""
     torch.manual_seed(0)
-    model = build_model(ModelConfig(backbone=backbone, depth_bins=depth_bins)).eval()
-    with torch.inference_mode():
-        hm = model(torch.zeros(1, 3, patch, patch)).shape
-    contract = ModelContract(
-        patch_width=patch,
-        patch_height=patch,
-        mean=(123.675, 116.28, 103.53),
-        std=(58.395, 57.12, 57.375),
-        joint_names=H36M_18.joint_names,
-        edges=H36M_18.edges,
-        flip_pairs=H36M_18.flip_pairs,
-        root_index=0,
-        rect_3d_mm=DEFAULT_RECT_3D_MM,
-        depth_bins=depth_bins,
-        heatmap_width=int(hm[3]),
-        heatmap_height=int(hm[2]),
-        backbone=backbone,
-        library_version=__version__,
+    cfg = Config(
+        model=ModelConfig(backbone=backbone, depth_bins=depth_bins),
+        data={"patch_width": patch, "patch_height": patch},
     )
+    model = build_model(cfg.model).eval()
+    contract = contract_from_codec(build_codec(cfg), get_skeleton(cfg.model.joint_set).joint_names, backbone=backbone)
     return model, contract
 
 
@@ -71,9 +63,6 @@ def measure(
     device: str = "cpu",
 ) -> tuple[list[dict[str, Any]], float]:
     """Rows ``{"batch", "eager_s", "onnx_s"}`` (median seconds per batch) and the max |diff| between backends."""
-    import torch
-
-    from integral_pose.export.onnx import _max_diff, build_pose_graph, onnx_bytes
 
     torch.set_num_threads(threads)
     graph = build_pose_graph(model.to(device), contract)
@@ -139,9 +128,6 @@ def main(
     """Run the benchmark and print the table; returns 0."""
     if repeats < 1 or any(b < 1 for b in batch_sizes):
         raise ValueError(f"repeats and batch sizes must be >= 1, got {repeats} and {list(batch_sizes)}")
-    import torch
-
-    from integral_pose.export.onnx import load_pose_model
 
     threads = threads or torch.get_num_threads()
     if checkpoint:

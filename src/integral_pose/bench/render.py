@@ -62,11 +62,12 @@ def measure_stream(patch: int, count: int, seed: int = 0) -> dict[str, float]:
     """CPU seconds per image of the on-the-fly stream and of the slim integral model's training step."""
     import torch
 
+    from integral_pose.build import build_model
     from integral_pose.config.schema import ModelConfig
     from integral_pose.data.augment import AugmentConfig
     from integral_pose.data.sources.synthmocap_live import SynthMocapStream
     from integral_pose.losses import coordinate_l1
-    from integral_pose.models import build_model, predict_coords
+    from integral_pose.models import predict_coords
 
     aug = AugmentConfig(scale_factor=0.15, rot_factor=15.0, rot_prob=0.3, flip=True, flip_prob=0.5, color_factor=0.2)
     stream = SynthMocapStream((patch, patch), 1_000_000, seed=seed, augment=aug)

@@ -20,9 +20,19 @@ skipped (a note says so).
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass, replace
 from typing import Any
+
+import torch
+
+from integral_pose.build import build_model
+from integral_pose.config.schema import ModelConfig
+from integral_pose.engine.distributed import resolve_device
+from integral_pose.engine.objective import outputs_to_coords
+from integral_pose.geometry.integral import logits_to_volume
+from integral_pose.losses import coordinate_l1, heatmap_mse_loss
 
 __all__ = ["CPU_NOTE", "PRESETS", "Row", "format_table", "main", "measure"]
 
@@ -84,15 +94,6 @@ def _rows(preset: str, device: str) -> list[Row]:
 
 def measure(row: Row, batch: int, steps: int, warmup: int, device: str) -> float:
     """Images per second of ``steps`` timed training steps of ``row`` (after ``warmup`` untimed ones)."""
-    import contextlib
-
-    import torch
-
-    from integral_pose.config.schema import ModelConfig
-    from integral_pose.engine.trainer import outputs_to_coords
-    from integral_pose.losses import coordinate_l1, heatmap_mse_loss
-    from integral_pose.models import build_model, logits_to_volume
-
     mc = ModelConfig(arch=row.arch, backbone=row.backbone, backbone_width=row.width, depth_bins=row.depth_bins,
                      deconv_filters=row.deconv_filters)  # fmt: skip
     model: Any = build_model(mc).to(device)
@@ -151,10 +152,6 @@ def format_table(results: list[tuple[Row, float]], device: str, batch: int) -> s
 def main(preset: str = "demo", batch: int = 32, steps: int = 5, warmup: int = 1, device: str = "cpu",
          threads: int | None = None) -> int:  # fmt: skip
     """Run the benchmark and print the table; return the exit code."""
-    import torch
-
-    from integral_pose.engine.distributed import resolve_device
-
     if preset not in PRESETS:
         raise ValueError(f"preset: expected one of {sorted(PRESETS)}, got {preset!r}")
     for name, v in (("batch", batch), ("steps", steps)):

@@ -3,6 +3,13 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
+
+from integral_pose.config.io import config_to_yaml, load_config
+from integral_pose.config.schema import Config
+from integral_pose.data.checks import image_root, read_records_header, readable_file
+from integral_pose.errors import CliError
+from integral_pose.models.zoo import is_model_name
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -11,43 +18,72 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     csub = p.add_subparsers(dest="config_action", metavar="ACTION")
     for action, help_text in (
         ("show", "print the resolved config (defaults + file + overrides) as YAML"),
-        ("check", "validate the config and the files it names; exit 0 when valid, 2 otherwise"),
+        (
+            "check",
+            "validate the config and check that every file it names exists and is readable (records, their image "
+            "folders, box files, model.pretrained when it is a local file); exit 0 when valid, 2 otherwise",
+        ),
     ):
         q = csub.add_parser(action, help=help_text, description=help_text)
         q.add_argument("file", help="YAML recipe, e.g. configs/h36m/r50_256_int64_l1_mh_e300.yaml ('-' = defaults)")
         q.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="dotted overrides, e.g. optim.lr=1e-4")
         if action == "check":
             q.add_argument(
-                "--files", action="store_true", help="also require the records / pretrained files it names to exist"
+                "--no-files",
+                dest="files",
+                action="store_false",
+                help="validate the values only, skipping the file checks (default: files are checked)",
             )
         q.set_defaults(func=run)
-    p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
+
+    def usage(args: argparse.Namespace) -> int:
+        p.print_help()
+        return 2
+
+    p.set_defaults(func=usage)
 
 
-def _missing_files(config: object) -> list[str]:
-    from pathlib import Path
+NON_FILE_PRETRAINED = frozenset({"imagenet"})
+"""Values of ``model.pretrained`` that name weights by keyword, not a local file (shipped model names too)."""
 
-    from integral_pose.config.schema import Config
 
-    assert isinstance(config, Config)
-    out = []
-    if config.model.pretrained is not None and not Path(config.model.pretrained).is_file():
-        out.append(f"model.pretrained: {config.model.pretrained}")
+def recipe_file_problems(config: Config) -> list[str]:
+    """Every file a recipe names that is missing or unreadable, one ``"key: problem"`` line each.
+
+    Checked: each ``data.{train,val,test}[i].records`` (a readable records file), the image folder its header
+    names, each box file (``data.box_source`` / ``data.<split>[i].box`` other than ``gt`` / ``tight``) and
+    ``model.pretrained`` when it is a local path (not ``imagenet`` or a shipped model's name).
+    """
+    problems = []
+    pretrained = config.model.pretrained
+    if pretrained is not None and pretrained not in NON_FILE_PRETRAINED and not is_model_name(pretrained):
+        try:
+            readable_file(Path(pretrained), "model.pretrained")
+        except OSError as exc:
+            problems.append(str(exc))
     for split in ("train", "val", "test"):
         for i, spec in enumerate(getattr(config.data, split)):
-            if not Path(spec.records).is_file():
-                out.append(f"data.{split}[{i}].records: {spec.records}")
+            if spec.records is not None:
+                where = f"data.{split}[{i}].records"
+                try:
+                    header = read_records_header(spec.records, where)
+                except (OSError, ValueError) as exc:
+                    problems.append(str(exc))
+                else:
+                    root = image_root(Path(spec.records), header)
+                    if not root.is_dir():
+                        problems.append(f"{where}: its image folder {str(root)!r} does not exist")
             box = config.data.box_for(spec)
-            if box not in ("gt", "tight") and not Path(box).is_file():
-                out.append(f"data.{split}[{i}] box file: {box}")
-    return out
+            if box not in ("gt", "tight"):
+                try:
+                    readable_file(Path(box), f"data.{split}[{i}] box file")
+                except OSError as exc:
+                    problems.append(str(exc))
+    return problems
 
 
 def run(args: argparse.Namespace) -> int:
     """Resolve the config; ``show`` prints it, ``check`` prints a one-line summary."""
-    from integral_pose.config.io import config_to_yaml, load_config
-    from integral_pose.errors import CliError
-
     path = None if args.file == "-" else args.file
     try:
         cfg = load_config(path, args.overrides)
@@ -56,10 +92,12 @@ def run(args: argparse.Namespace) -> int:
     if args.config_action == "show":
         print(config_to_yaml(cfg), end="")
         return 0
-    if getattr(args, "files", False):
-        missing = _missing_files(cfg)
-        if missing:
-            raise CliError("files not found: " + "; ".join(missing))
+    checked = ""
+    if args.files:
+        problems = recipe_file_problems(cfg)
+        if problems:
+            raise CliError(f"{len(problems)} file problem(s): " + "; ".join(problems) + " (--no-files skips this)")
+        checked = ", files present"
     h, w = cfg.heatmap_size
     if cfg.model.arch == "direct":
         output = f"{cfg.model.num_joints}×3 coordinates"
@@ -72,6 +110,6 @@ def run(args: argparse.Namespace) -> int:
     print(
         f"{args.file}: OK ({cfg.model.arch} {cfg.model.backbone}, patch {cfg.data.patch_width}×"
         f"{cfg.data.patch_height} px (W×H), {output}, {len(cfg.data.train)} training dataset(s), "
-        f"batch {cfg.train.batch_size}, {cfg.train.epochs} epochs)"
+        f"batch {cfg.train.batch_size}, {cfg.train.epochs} epochs{checked})"
     )
     return 0

@@ -14,13 +14,33 @@ Runs are resumable: re-running the demo continues unfinished training and re-eva
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import json
 import math
 import os
 import time
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
+import torch
+
+from integral_pose.build import build_eval_dataset
+from integral_pose.config.io import load_config
+from integral_pose.data.codec import crop_transform, warp_patch
+from integral_pose.data.records import load_records
+from integral_pose.data.sources.synthmocap import generate_synthmocap
+from integral_pose.engine.checkpoint import model_from_checkpoint
+from integral_pose.engine.eval_predict import predict
+from integral_pose.engine.evaluator import evaluate, write_json_atomic
+from integral_pose.engine.trainer import train
+from integral_pose.errors import CliError
+from integral_pose.eval.metrics import joint_errors
+from integral_pose.geometry.affine import apply_affine
+from integral_pose.models.zoo import MODELS, resolve_model_file
+from integral_pose.skeletons import get_skeleton
+from integral_pose.viz.report import write_comparison_report, write_learning_curves, write_prediction_overlays
 
 DEMO_RECIPES: tuple[tuple[str, str], ...] = (
     ("integral", "r18w25_64_int16_l1_synth_demo.yaml"),
@@ -78,8 +98,6 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 def find_recipe_dir(explicit: str | None = None) -> Path:
     """The folder with the demo recipes: ``explicit``, else ``configs/synthmocap`` of the source tree or cwd."""
-    from integral_pose.errors import CliError
-
     candidates = [Path(explicit)] if explicit else [
         Path(__file__).resolve().parents[3] / "configs" / "synthmocap",
         Path.cwd() / "configs" / "synthmocap",
@@ -139,9 +157,6 @@ def mean_pose_baseline(train_records: str | Path, test_records: str | Path) -> d
 
     A model that has learned nothing from the images scores about this; it puts the demo's numbers in context.
     """
-    from integral_pose.data.records import load_records
-    from integral_pose.eval.metrics import joint_errors
-
     tr, te = load_records(train_records), load_records(test_records)
     a = tr.joints_3d_cam[:, :17].astype(np.float64)
     b = te.joints_3d_cam[:, :17].astype(np.float64)
@@ -162,8 +177,6 @@ def learning_curve(metrics_file: Path) -> dict[str, list[float]]:
     Read from the log rather than from the training call, so a run finished by an earlier ``ipr demo`` keeps its
     curve (the log is trimmed on resume, so each epoch appears once).
     """
-    import json
-
     steps: list[float] = []
     error: list[float] = []
     for line in metrics_file.read_text(encoding="utf-8").splitlines():
@@ -202,28 +215,12 @@ class _Eta:
 
 def _overlay_samples(test_records: Path, count: int) -> list[int]:
     """Evenly spaced held-out sample indices for the overlay figure."""
-    from integral_pose.data.records import load_records
-
     n = len(load_records(test_records))
     return sorted({int(i) for i in np.linspace(0, n - 1, min(count, n))})
 
 
 def _overlays(out: Path, runs: dict[str, dict[str, Any]], test_records: Path, count: int = 8) -> Path | None:
     """Draw each model's (seed 0) 2D predictions on the same held-out images; ``None`` without matplotlib."""
-    import importlib.util
-
-    import cv2
-    import torch
-
-    from integral_pose.data.codec import crop_transform, warp_patch
-    from integral_pose.data.records import load_records
-    from integral_pose.engine.checkpoint import model_from_checkpoint
-    from integral_pose.engine.evaluator import predict
-    from integral_pose.engine.trainer import build_eval_dataset
-    from integral_pose.geometry.affine import apply_affine
-    from integral_pose.skeletons import get_skeleton
-    from integral_pose.viz.report import write_prediction_overlays
-
     if importlib.util.find_spec("matplotlib") is None:
         return None
     idx = _overlay_samples(test_records, count)
@@ -249,7 +246,6 @@ def _overlays(out: Path, runs: dict[str, dict[str, Any]], test_records: Path, co
 
 
 def _parse_models(text: str) -> list[tuple[str, str]]:
-    from integral_pose.errors import CliError
 
     wanted = [m.strip() for m in text.split(",") if m.strip()]
     known = [a for a, _ in DEMO_RECIPES]
@@ -282,16 +278,6 @@ def _spread(values: list[float]) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Render (if needed), train the models, evaluate, print the comparison table and write the figures."""
-    import torch
-
-    from integral_pose.config.io import load_config
-    from integral_pose.data.sources.synthmocap import generate_synthmocap
-    from integral_pose.engine.evaluator import evaluate, write_json_atomic
-    from integral_pose.engine.trainer import train
-    from integral_pose.errors import CliError
-    from integral_pose.models.zoo import MODELS, resolve_model_file
-    from integral_pose.viz.report import write_comparison_report, write_learning_curves
-
     for name in ("frames", "test_frames", "updates", "curve_points", "seeds", "workers", "threads"):
         v = getattr(args, name)
         if v is not None and v < 1:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+import warnings
+from collections.abc import Callable, Sequence
+from typing import TextIO
 
 from integral_pose import __version__
 from integral_pose.errors import CliError
@@ -20,6 +22,26 @@ def _os_error_text(exc: OSError) -> str:
     paths = [p for p in (exc.filename, exc.filename2) if p is not None]
     where = " -> ".join(repr(str(p)) for p in paths)
     return f"{type(exc).__name__}: {reason}" + (f": {where}" if where else "")
+
+
+def _warning_printer(verb: str) -> Callable[..., None]:
+    """``warnings.showwarning`` that prints the package's own warnings as one ``ipr VERB: warning: …`` line."""
+    default = warnings.showwarning
+
+    def show(
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        file: TextIO | None = None,
+        line: str | None = None,
+    ) -> None:
+        if category.__module__.startswith("integral_pose."):
+            print(f"ipr {verb}: warning: {message}", file=sys.stderr, flush=True)
+        else:
+            default(message, category, filename, lineno, file, line)
+
+    return show
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -47,6 +69,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0 if args.verb is None else 2
     if getattr(args, "debug", False):
         return int(args.func(args) or 0)
+    with warnings.catch_warnings():
+        warnings.showwarning = _warning_printer(args.verb)
+        return _run_verb(args)
+
+
+def _run_verb(args: argparse.Namespace) -> int:
+    """Run the verb; typed user errors become one ``ipr VERB: error: …`` line and exit code 2."""
     try:
         return int(args.func(args) or 0)
     except CliError as exc:

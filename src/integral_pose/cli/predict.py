@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
+from integral_pose.cli.checkpoint_args import add_recipe_argument, check_checkpoint_args
+from integral_pose.data.checks import check_checkpoint_file, check_source
 from integral_pose.errors import CliError
 from integral_pose.fileio import check_writable_dir
+from integral_pose.inference.display import LiveView, display_unavailable
+from integral_pose.inference.filtering import BETA_MM, BETA_PX, D_CUTOFF, MIN_CUTOFF
+from integral_pose.inference.tracking import PoseSmoother
+
+_DEFAULT_FPS = 30.0  # frame rate assumed for smoothing when a source does not state one
 
 _DETECTOR_HELP = (
     "person boxes when --boxes is not given: 'hog' (default; OpenCV's HOG people detector + NMS, the full image when "
@@ -25,7 +33,13 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         description="Estimate 3D human poses. Every output states its units (px, mm), the joint names, where the "
         "person boxes came from and how the camera was modelled.",
     )
-    p.add_argument("--checkpoint", required=True, help="integral-pose checkpoint (.pt), or an exported .onnx file")
+    p.add_argument(
+        "--checkpoint",
+        required=True,
+        help="integral-pose checkpoint (.pt), a shipped model's name, an exported .onnx file, or a checkpoint of the "
+        "original system (*.pth.tar, with --recipe)",
+    )
+    add_recipe_argument(p)
     p.add_argument(
         "--source",
         required=True,
@@ -79,6 +93,53 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         help="joints whose confidence (0 to 1) is below this are drawn hollow (default 0.2)",
     )
     o.add_argument("--no-progress", action="store_true", help="no progress bar")
+    v = p.add_argument_group("video (and webcam)")
+    v.add_argument(
+        "--smooth",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="track people across frames (IoU) and smooth each one's keypoints with a One-Euro filter (default: "
+        "on for a video or webcam, off for images; --smooth on a folder treats it as a sequence)",
+    )
+    v.add_argument(
+        "--smooth-min-cutoff",
+        type=float,
+        default=MIN_CUTOFF,
+        help=f"One-Euro cutoff in Hz when still; lower is smoother (default {MIN_CUTOFF:g})",
+    )
+    v.add_argument(
+        "--smooth-beta-px",
+        type=float,
+        default=BETA_PX,
+        help=f"One-Euro speed coefficient of 2D keypoints, 1/(px/s); higher lags less (default {BETA_PX:g})",
+    )
+    v.add_argument(
+        "--smooth-beta-mm",
+        type=float,
+        default=BETA_MM,
+        help=f"One-Euro speed coefficient of 3D keypoints, 1/(mm/s) (default {BETA_MM:g})",
+    )
+    v.add_argument(
+        "--smooth-d-cutoff",
+        type=float,
+        default=D_CUTOFF,
+        help=f"One-Euro cutoff in Hz of the speed estimate (default {D_CUTOFF:g})",
+    )
+    v.add_argument(
+        "--track-iou",
+        type=float,
+        default=0.3,
+        help="minimum IoU to link a person's box to the previous frame's (default 0.3)",
+    )
+    v.add_argument(
+        "--track-max-age",
+        type=int,
+        default=15,
+        help="frames a person may be missed before its track id is retired (default 15)",
+    )
+    v.add_argument("--show", action="store_true",
+                   help="show the frames with their poses live in a window (q or Esc stops); needs a display and "
+                   "an OpenCV build with a GUI")  # fmt: skip
     p.set_defaults(func=run)
 
 
@@ -154,7 +215,7 @@ class _Outputs:
         return self.vis_dir is not None or self.video_path is not None
 
     def add(self, frame: Any, result: Any) -> None:
-        from integral_pose.inference.results import atomic_write_bytes
+        from integral_pose.fileio import atomic_write_bytes
 
         if self.json_dir is not None:
             result.save_json(self.json_dir / f"{frame.name}.json")
@@ -224,6 +285,34 @@ def _side_by_side(image: Any, result: Any, min_score: float) -> Any:
     return hstack_images(overlay, view)
 
 
+def _smoother(args: argparse.Namespace, kind: str) -> PoseSmoother | None:
+    """The tracker + One-Euro smoother for a video/webcam (or a folder with --smooth), checked before the model
+    loads; ``None`` for single images or with --no-smooth on a folder."""
+    if kind == "image" or (kind == "folder" and not args.smooth):
+        return None
+    if args.track_max_age < 0:
+        raise CliError(f"--track-max-age: expected frames >= 0, got {args.track_max_age}")
+    if not (0.0 < args.track_iou <= 1.0):
+        raise CliError(f"--track-iou: expected a value in (0, 1], got {args.track_iou}")
+    try:
+        return PoseSmoother(args.smooth_min_cutoff, args.smooth_beta_px, args.smooth_beta_mm, args.smooth_d_cutoff,
+                            smooth=args.smooth is not False, iou_threshold=args.track_iou,
+                            max_age=args.track_max_age)  # fmt: skip
+    except ValueError as exc:
+        raise CliError(f"--smooth-*: {exc}") from None
+
+
+def _live_view(args: argparse.Namespace) -> LiveView | None:
+    """A preview window for --show, or ``None`` with a one-line warning when this machine cannot show one."""
+    if not args.show:
+        return None
+    why = display_unavailable()
+    if why is not None:
+        print(f"warning: --show ignored: {why}", file=sys.stderr)
+        return None
+    return LiveView(f"ipr predict {args.source}")
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``ipr predict``; returns 0 on success."""
     from tqdm import tqdm
@@ -237,16 +326,23 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(f"--fov: expected degrees in (0, 180), got {args.fov}")
     if not (0.0 <= args.min_score <= 1.0):
         raise CliError(f"--min-score: expected a confidence in [0, 1], got {args.min_score}")
+    check_checkpoint_file(args.checkpoint)  # cheap input checks, before the model loads
+    check_checkpoint_args(args.checkpoint, args.recipe)
+    check_source(args.source)
     backend = _backend_for(args.checkpoint, args.backend)
     source = open_source(args.source, skip_unreadable=True)
     boxes = _box_provider(args)
     K = load_intrinsics_json(args.intrinsics) if args.intrinsics else None
     outputs = _Outputs(args, source.fps)
+    smoother = _smoother(args, source.kind)
+    fps = source.fps or _DEFAULT_FPS  # timestamps of the smoother: frame index / fps
+    view = _live_view(args)
     try:
         detector = _detector(args)
     except ImportError as exc:
         raise CliError(str(exc)) from None
-    est = PoseEstimator.from_checkpoint(args.checkpoint, device=args.device, backend=backend, detector=detector)
+    est = PoseEstimator.from_checkpoint(args.checkpoint, device=args.device, backend=backend, detector=detector,
+                                        recipe=args.recipe)  # fmt: skip
     outputs.set_skeleton(est.joint_names, est.edges)
     bar = tqdm(
         total=source.length,
@@ -268,7 +364,11 @@ def run(args: argparse.Namespace) -> int:
             results = est.estimate([f.image for f in batch], user, [K] * len(batch), args.fov, args.flip_test,
                                    [f.name for f in batch])  # fmt: skip
             for f, r in zip(batch, results):
+                if smoother is not None:
+                    r = smoother(r, f.index / fps)
                 outputs.add(f, r)
+                if view is not None and not view.show(r.draw(f.image, min_score=args.min_score)):
+                    print("--show: window closed, stopping", file=sys.stderr)
                 people += r.num_people
                 sources_used[r.box_source] = sources_used.get(r.box_source, 0) + 1
             frames_done += len(batch)
@@ -277,14 +377,18 @@ def run(args: argparse.Namespace) -> int:
 
         for frame in source:
             batch.append(frame)
-            if len(batch) >= args.batch_frames:
+            if len(batch) >= (1 if view is not None else args.batch_frames):
                 flush()
+            if view is not None and view.stopped:
+                break
         flush()
         ok = True
     except KeyError as exc:
         raise CliError(str(exc.args[0]) if exc.args else str(exc)) from None
     finally:
         bar.close()
+        if view is not None:
+            view.close()
         outputs.close(ok and frames_done > 0)
     if frames_done == 0:
         raise CliError(
@@ -300,6 +404,16 @@ def run(args: argparse.Namespace) -> int:
         f"{frames_done} frame(s), {people} person(s), {frames_done / secs:.2f} frames/s; boxes: {used}; "
         f"camera: {camera}; backend {est.backend} on {args.device}"
     )
+    if smoother is not None:
+        smooth = (
+            f"One-Euro (min_cutoff {args.smooth_min_cutoff:g} Hz, beta {args.smooth_beta_px:g}/px, "
+            f"{args.smooth_beta_mm:g}/mm, d_cutoff {args.smooth_d_cutoff:g} Hz"
+            f"{'' if source.fps else f', {_DEFAULT_FPS:g} fps assumed'})"
+            if smoother.smooth
+            else "off"
+        )
+        ids = smoother.tracker.tracks_started
+        print(f"tracking: {ids} track id(s) (IoU >= {args.track_iou:g}); smoothing: {smooth}")
     written = [(label, path) for label, path in (("json", outputs.json_dir), ("pictures", outputs.vis_dir),
                ("video", outputs.video_path), ("viewer", outputs.viewer_path)) if path is not None]  # fmt: skip
     for label, path in written:

@@ -10,6 +10,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from integral_pose.config.io import load_config
+from integral_pose.data.sources.synthmocap import generate_synthmocap
+from integral_pose.engine.pretrain import pretrain
+from integral_pose.errors import CliError
+
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register ``ipr pretrain``."""
@@ -35,11 +40,6 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 def run(args: argparse.Namespace) -> int:
     """Render the fixed test split if needed, then pretrain."""
-    from integral_pose.config.io import load_config
-    from integral_pose.data.sources.synthmocap import generate_synthmocap
-    from integral_pose.engine.pretrain import pretrain
-    from integral_pose.errors import CliError
-
     for name in ("steps", "eval_every", "test_frames"):
         if getattr(args, name) < 1:
             raise CliError(f"--{name.replace('_', '-')}: expected an int >= 1, got {getattr(args, name)}")

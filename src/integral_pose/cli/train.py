@@ -13,6 +13,10 @@ import argparse
 import os
 import sys
 
+from integral_pose.config.io import load_config
+from integral_pose.engine.trainer import BadImageError, NonFiniteLossError, TrainResult, train
+from integral_pose.errors import CliError
+
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register ``ipr train``."""
@@ -45,10 +49,6 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 def run(args: argparse.Namespace) -> int:
     """Validate the config, train, print a summary; exit code 0, 1 (guard rail stopped the run) or 2 (bad input)."""
-    from integral_pose.config.io import load_config
-    from integral_pose.engine.trainer import BadImageError, NonFiniteLossError, train
-    from integral_pose.errors import CliError
-
     if args.fast_dev_run < 0:
         raise CliError(f"--fast-dev-run: expected an int >= 0, got {args.fast_dev_run}")
     cfg = load_config(args.config, args.overrides)
@@ -60,9 +60,19 @@ def run(args: argparse.Namespace) -> int:
     except FileExistsError as exc:
         raise CliError(str(exc)) from None
     if not args.quiet and os.environ.get("RANK", "0") == "0":
-        where = "(dry run, nothing written)" if args.fast_dev_run else f"run folder {result.run_dir}"
-        print(
-            f"trained {result.epochs} epoch(s), {result.steps} steps, final loss {result.last_loss:.4f}, "
-            f"{result.images_per_s:.1f} img/s, {result.wall_s:.1f} s; {where}"
-        )
+        print(summary(result, dry=bool(args.fast_dev_run)))
     return 0
+
+
+def summary(result: TrainResult, dry: bool = False) -> str:
+    """The closing line of ``ipr train``: what this call trained, or that the run had already finished."""
+    where = "(dry run, nothing written)" if dry else f"run folder {result.run_dir}"
+    if result.already_complete:
+        return (
+            f"run already complete: {result.epochs} epoch(s), {result.steps} steps in {result.resumed_from}; "
+            f"nothing trained (raise train.epochs to continue); {where}"
+        )
+    return (
+        f"trained {result.epochs} epoch(s), {result.steps} steps, final loss {result.last_loss:.4f}, "
+        f"{result.images_per_s:.1f} img/s, {result.wall_s:.1f} s; {where}"
+    )

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from integral_pose.cli import bench
 from integral_pose.cli import config as config_verb
+from integral_pose.cli import convert as convert_verb
 from integral_pose.cli import data as data_verb
 from integral_pose.cli import demo as demo_verb
 from integral_pose.cli import eval as eval_verb
@@ -27,4 +28,5 @@ ALL: tuple[AddParser, ...] = (
     eval_verb.add_parser,
     predict_verb.add_parser,
     export_verb.add_parser,
+    convert_verb.add_parser,
 )

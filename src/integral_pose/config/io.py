@@ -31,6 +31,7 @@ __all__ = [
     "config_from_dict",
     "config_to_dict",
     "config_to_yaml",
+    "config_with_overrides",
     "load_config",
     "parse_override",
     "read_yaml",
@@ -199,34 +200,82 @@ def load_config(path: str | os.PathLike[str] | None, overrides: Iterable[str] = 
 
     Raises:
         FileNotFoundError: the file does not exist.
-        ConfigError / ConfigTypeError: syntax error with line, unknown key with suggestion, wrong type, bad value.
+        ConfigError / ConfigTypeError: syntax error with line, unknown key with suggestion, wrong type, bad value;
+            an error an override caused names the override, not the file.
+    """
+    base = read_yaml(path) if path is not None else {}
+    name = Path(path).stem if path is not None else None
+    return config_with_overrides(base, overrides, None if path is None else str(path), default_name=name)
+
+
+def config_with_overrides(
+    values: Mapping[str, Any],
+    overrides: Iterable[str] = (),
+    source: str | None = None,
+    default_name: str | None = None,
+) -> Config:
+    """Apply ``KEY=VALUE`` overrides to a config mapping (a recipe's, a checkpoint's) and validate the result.
+
+    Args:
+        values: the nested mapping the overrides apply to.
+        overrides: ``KEY=VALUE`` strings, applied in order.
+        source: where ``values`` came from (``"recipe.yaml"``, ``"the config stored in last.pt"``), named in errors
+            that are not an override's.
+        default_name: ``name`` when neither the values nor an override set one.
+
+    Raises:
+        ConfigError / ConfigTypeError: the message ends with ``(from the override 'KEY=VALUE'…)`` when an override
+            set the bad key, a key below it or an unknown key it introduced, else with ``(in SOURCE)``.
     """
     overrides = list(overrides)
-    base = read_yaml(path) if path is not None else {}
-    values = apply_overrides(base, overrides)
-    if path is not None and not values.get("name"):
-        values["name"] = Path(path).stem
+    base = dict(values)
+    out = apply_overrides(base, overrides)
+    if default_name is not None and not out.get("name"):
+        out["name"] = default_name
     try:
-        return config_from_dict(values)
+        return config_from_dict(out)
     except ConfigError as exc:
-        culprit = _override_setting(exc.path, overrides)
+        culprit = _override_setting(exc.path, overrides, base)
         if culprit is not None:
             exc.message = f"{exc.message} (from the override {culprit!r}{_example_hint(culprit, base)})"
             exc.args = (exc._text(),)
-        elif path is not None and not exc.message.startswith(str(path)):
-            exc.message = f"{exc.message} (in {path})"
+        elif source is not None and not exc.message.startswith(source):
+            exc.message = f"{exc.message} (in {source})"
             exc.args = (exc._text(),)
         raise
 
 
-def _override_setting(key_path: str, overrides: list[str]) -> str | None:
-    """The last override that set ``key_path`` or a key above it, or None when the error is from the file."""
+def _has_key(values: Mapping[str, Any], parts: list[str]) -> bool:
+    """Whether the nested mapping/list ``values`` has the key path ``parts``."""
+    node: Any = values
+    for part in parts:
+        if isinstance(node, Mapping) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return False
+    return True
+
+
+def _override_setting(key_path: str, overrides: list[str], file_values: Mapping[str, Any]) -> str | None:
+    """The override an error at ``key_path`` comes from, or None when the error is the file's.
+
+    That is the last override that set ``key_path`` or a key above it; else the last one whose key lies below
+    ``key_path`` when the file lacks ``key_path`` (the override introduced it, e.g. the misspelt section of
+    ``optm.lr=1``).
+    """
     if not key_path:
         return None
-    for text in reversed(overrides):
-        key = _path_text(parse_override(text)[0])
+    parsed = [(text, parse_override(text)[0]) for text in reversed(overrides)]
+    for text, parts in parsed:
+        key = _path_text(parts)
         if key_path == key or key_path.startswith((key + ".", key + "[")):
             return text
+    for text, parts in parsed:
+        for depth in range(1, len(parts)):
+            if _path_text(parts[:depth]) == key_path and not _has_key(file_values, parts[:depth]):
+                return text
     return None
 
 

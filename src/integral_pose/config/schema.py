@@ -20,17 +20,17 @@ Example:
 
 from __future__ import annotations
 
-import dataclasses
-import difflib
-import math
 import re
-import types
-import typing
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal, Union, get_args, get_origin
+from typing import ClassVar, Literal
 
+from integral_pose.config.validation import ConfigError, ConfigTypeError, build_section, suggest
+from integral_pose.config.validation import Section as _Section
+from integral_pose.config.validation import check_positive as _positive
+from integral_pose.config.validation import check_probability as _probability
 from integral_pose.conventions import DEFAULT_PATCH_SIZE, DEFAULT_RECT_3D_MM
+from integral_pose.skeletons import SKELETONS
 
 __all__ = [
     "BACKBONES",
@@ -66,211 +66,6 @@ _BACKBONE_STRIDE = 32
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# errors and type checking
-# ----------------------------------------------------------------------------------------------------------------
-
-
-class ConfigError(ValueError):
-    """An invalid configuration value; ``path`` is the dotted key (``"optim.lr"``, ``"data.train[0].kind"``)."""
-
-    def __init__(self, path: str, message: str = "") -> None:
-        self.path = path
-        self.message = message
-        super().__init__(self._text())
-
-    def _text(self) -> str:
-        return f"{self.path}: {self.message}" if self.path else self.message
-
-    def prepend(self, segment: str) -> ConfigError:
-        """Prefix the key path with ``segment`` (a field name or ``[i]``) and return ``self``."""
-        if not segment:
-            return self
-        if not self.path:
-            self.path = segment
-        elif self.path.startswith("["):
-            self.path = segment + self.path
-        else:
-            self.path = f"{segment}.{self.path}"
-        self.args = (self._text(),)
-        return self
-
-    def __str__(self) -> str:
-        return self._text()
-
-
-class ConfigTypeError(ConfigError, TypeError):
-    """A configuration value of the wrong type (expected vs actual type in the message)."""
-
-
-def suggest(name: str, choices: Sequence[str]) -> str:
-    """A ``" (did you mean 'x'?)"`` hint for a misspelt ``name``, or ``""`` when nothing is close."""
-    close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
-_NUMERIC_STR = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
-
-
-def _type_name(tp: Any) -> str:
-    origin = get_origin(tp)
-    if origin is Literal:
-        return "one of " + ", ".join(repr(a) for a in get_args(tp))
-    if origin in (Union, types.UnionType):
-        return " or ".join(_type_name(a) for a in get_args(tp))
-    if origin is tuple:
-        args = get_args(tp)
-        if len(args) == 2 and args[1] is Ellipsis:
-            return f"a list of {_type_name(args[0])}"
-        return f"a list of {len(args)} × {_type_name(args[0])}"
-    if tp is type(None):
-        return "null"
-    if dataclasses.is_dataclass(tp):
-        return f"a mapping ({tp.__name__})"
-    return {int: "int", float: "float (number)", bool: "bool", str: "str"}.get(tp, getattr(tp, "__name__", str(tp)))
-
-
-def _coerce(value: Any, tp: Any) -> Any:
-    """Check ``value`` against the annotation ``tp`` and return it normalised (list→tuple, int→float, mapping→section).
-
-    Raises:
-        ConfigTypeError: wrong type (path relative to the value, e.g. ``"[2]"`` inside a list).
-        ConfigError: a bad value nested inside (unknown key, out-of-range value).
-    """
-    origin = get_origin(tp)
-    if origin in (Union, types.UnionType):
-        args = get_args(tp)
-        if value is None and type(None) in args:
-            return None
-        errors: list[ConfigError] = []
-        for arg in args:
-            if arg is type(None):
-                continue
-            try:
-                return _coerce(value, arg)
-            except ConfigError as exc:
-                errors.append(exc)
-        # A nested value error (not a type error) is more useful than "expected X or null".
-        for exc in errors:
-            if not isinstance(exc, ConfigTypeError) or exc.path:
-                raise exc
-        raise ConfigTypeError("", f"expected {_type_name(tp)}, got {type(value).__name__} {value!r}")
-    if origin is Literal:
-        choices = get_args(tp)
-        if isinstance(value, str) and value in choices:
-            return value
-        if not isinstance(value, str):
-            raise ConfigTypeError("", f"expected {_type_name(tp)}, got {type(value).__name__} {value!r}")
-        raise ConfigError("", f"expected one of {list(choices)}, got {value!r}{suggest(value, choices)}")
-    if origin is tuple:
-        if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
-            raise ConfigTypeError("", f"expected {_type_name(tp)}, got {type(value).__name__} {value!r}")
-        args = get_args(tp)
-        if len(args) == 2 and args[1] is Ellipsis:
-            item_types = [args[0]] * len(value)
-        else:
-            item_types = list(args)
-            if len(value) != len(args):
-                raise ConfigError("", f"expected {_type_name(tp)}, got {len(value)} items {list(value)!r}")
-        out = []
-        for i, (item, item_tp) in enumerate(zip(value, item_types)):
-            try:
-                out.append(_coerce(item, item_tp))
-            except ConfigError as exc:
-                raise exc.prepend(f"[{i}]") from None
-        return tuple(out)
-    if dataclasses.is_dataclass(tp):
-        if isinstance(value, tp):
-            return value
-        if isinstance(value, Mapping):
-            return build_section(tp, value)
-        raise ConfigTypeError("", f"expected {_type_name(tp)}, got {type(value).__name__} {value!r}")
-    if tp is bool:
-        if isinstance(value, bool):
-            return value
-        raise ConfigTypeError("", f"expected bool (true/false), got {type(value).__name__} {value!r}")
-    if tp is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        raise ConfigTypeError("", f"expected int, got {type(value).__name__} {value!r}")
-    if tp is float:
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        # YAML 1.1 reads "1e-4" (no dot) as a string; accept plain numeric text for float fields.
-        if isinstance(value, str) and _NUMERIC_STR.match(value.strip()):
-            return float(value)
-        raise ConfigTypeError("", f"expected float (number), got {type(value).__name__} {value!r}")
-    if tp is str:
-        if isinstance(value, str):
-            return value
-        raise ConfigTypeError("", f"expected str, got {type(value).__name__} {value!r}")
-    raise TypeError(f"unsupported annotation {tp!r} in the config schema")  # pragma: no cover - schema bug
-
-
-_HINTS: dict[type, dict[str, Any]] = {}
-
-
-def _hints(cls: type) -> dict[str, Any]:
-    if cls not in _HINTS:
-        _HINTS[cls] = typing.get_type_hints(cls)
-    return _HINTS[cls]
-
-
-def build_section(cls: type, values: Mapping[str, Any]) -> Any:
-    """Build the section dataclass ``cls`` from a mapping, rejecting unknown keys with a suggestion.
-
-    Raises:
-        ConfigError: an unknown key (path = the key) or any invalid value.
-        ConfigTypeError: ``values`` is not a mapping or a value has the wrong type.
-    """
-    if not isinstance(values, Mapping):
-        raise ConfigTypeError("", f"expected a mapping ({cls.__name__}), got {type(values).__name__} {values!r}")
-    names = [f.name for f in dataclasses.fields(cls) if f.init]
-    for key in values:
-        if not isinstance(key, str):
-            raise ConfigTypeError(str(key), f"keys must be strings, got {type(key).__name__}")
-        if key not in names:
-            raise ConfigError(key, f"unknown key{suggest(key, names)}; valid keys: {', '.join(names)}")
-    required = [
-        f.name
-        for f in dataclasses.fields(cls)
-        if f.init and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
-    ]
-    for name in required:
-        if name not in values:
-            raise ConfigError(name, f"missing required key ({cls.__name__} needs: {', '.join(required)})")
-    return cls(**dict(values))
-
-
-class _Section:
-    """Mixin: type-check and normalise every field, then run ``_check`` (value ranges)."""
-
-    def __post_init__(self) -> None:
-        hints = _hints(type(self))
-        for f in dataclasses.fields(self):  # type: ignore[arg-type]
-            try:
-                value = _coerce(getattr(self, f.name), hints[f.name])
-            except ConfigError as exc:
-                raise exc.prepend(f.name) from None
-            object.__setattr__(self, f.name, value)
-        self._check()
-
-    def _check(self) -> None:
-        """Range checks of the section; raise :class:`ConfigError` with the field name as path."""
-
-
-def _positive(path: str, value: float, *, allow_zero: bool = False) -> None:
-    ok = value >= 0 if allow_zero else value > 0
-    if not ok or (isinstance(value, float) and not math.isfinite(value)):
-        bound = ">= 0" if allow_zero else "> 0"
-        raise ConfigError(path, f"expected a finite number {bound}, got {value!r}")
-
-
-def _probability(path: str, value: float) -> None:
-    if not 0.0 <= value <= 1.0:
-        raise ConfigError(path, f"expected a probability in [0, 1], got {value!r}")
-
-
-# ----------------------------------------------------------------------------------------------------------------
 # sections
 # ----------------------------------------------------------------------------------------------------------------
 
@@ -286,7 +81,9 @@ class ModelConfig(_Section):
         backbone: one of :data:`BACKBONES`.
         backbone_width: channel multiplier of every backbone stage (1 = the paper's network; 0.25 = the
             CPU-sized demo backbone); parameter names stay those of the ×1 network.
-        pretrained: local ImageNet state-dict file (``.pth``/``.pt``/``.safetensors``) for the backbone, or null.
+        pretrained: local ImageNet state-dict file (``.pth``/``.pt``/``.safetensors``) for the backbone,
+            ``imagenet`` (torchvision's published file for ``backbone``, fetched once into the torch hub cache with
+            its sha256 checked; full-width backbones only), or null.
         num_joints: J; must equal the size of ``joint_set``.
         joint_set: skeleton name from :mod:`integral_pose.skeletons` (``"h36m18"``).
         depth_bins: D, depth bins of the heat-map volume (the original used the heat-map width, 64 or 72).
@@ -313,8 +110,6 @@ class ModelConfig(_Section):
     in_channels: int = 3
 
     def _check(self) -> None:
-        from integral_pose.skeletons import SKELETONS
-
         if self.backbone not in BACKBONES:
             raise ConfigError(
                 "backbone",
@@ -348,6 +143,9 @@ class ModelConfig(_Section):
             raise ConfigError("in_channels", f"expected an int >= 1, got {self.in_channels}")
         if self.pretrained is not None and not self.pretrained.strip():
             raise ConfigError("pretrained", "expected a file path or null, got an empty string")
+        if self.pretrained == "imagenet" and self.backbone_width != 1.0:
+            raise ConfigError("pretrained", f"'imagenet' files are full-width ResNets; model.backbone_width is "
+                              f"{self.backbone_width:g} (use 1, or a local file or null)")  # fmt: skip
 
     @property
     def heatmap_stride(self) -> int:

@@ -40,9 +40,11 @@ import torch
 from torch import nn
 
 from integral_pose import __version__
-from integral_pose.config.io import config_from_dict
+from integral_pose.config.io import config_from_dict, config_to_dict
 from integral_pose.data.codec import codec_from_config
 from integral_pose.fileio import atomic_write
+from integral_pose.models.posenet import build_network
+from integral_pose.models.weights import load_state_dict_strict, strip_prefixes
 from integral_pose.models.zoo import resolve_model_file
 
 __all__ = [
@@ -53,33 +55,18 @@ __all__ = [
     "restore_model",
     "save_checkpoint",
     "strip_prefixes",
+    "unwrap_model",
 ]
 
 CHECKPOINT_FORMAT = "integral-pose-checkpoint"
 CHECKPOINT_VERSION = 1
-_WRAPPER_PREFIXES = ("module.", "_orig_mod.")
 _REQUIRED = ("model", "config", "joint_names")
 
 
-def strip_prefixes(state: Mapping[str, Any], prefixes: Sequence[str] = _WRAPPER_PREFIXES) -> dict[str, Any]:
-    """Remove wrapper prefixes (``DataParallel``/DDP ``module.``, ``torch.compile`` ``_orig_mod.``) from every key.
-
-    Prefixes are removed repeatedly, in any order, e.g. ``module._orig_mod.conv1.weight`` → ``conv1.weight``.
-    """
-    out: dict[str, Any] = {}
-    for key, value in state.items():
-        k = key
-        changed = True
-        while changed:
-            changed = False
-            for p in prefixes:
-                if k.startswith(p):
-                    k = k[len(p) :]
-                    changed = True
-        if k in out:
-            raise ValueError(f"state dict: keys {key!r} and another key both map to {k!r} after removing prefixes")
-        out[k] = value
-    return out
+def unwrap_model(model: Any) -> Any:
+    """The plain module inside DDP (``.module``) and ``torch.compile`` (``._orig_mod``) wrappers."""
+    inner = getattr(model, "module", model)
+    return getattr(inner, "_orig_mod", inner)
 
 
 def _check_plain(value: Any, path: str) -> None:
@@ -151,14 +138,11 @@ def save_checkpoint(
         if not isinstance(v, torch.Tensor):
             raise TypeError(f"checkpoint field 'model.{k}': expected a tensor, got {type(v).__name__}")
     if not isinstance(config, Mapping):
-        from integral_pose.config.io import config_to_dict
-
         config = config_to_dict(config)
     names = list(joint_names)
     if not all(isinstance(n, str) for n in names):
         raise TypeError(f"joint_names: expected a sequence of str, got {names!r}")
-    inner = getattr(model, "module", model)
-    inner = getattr(inner, "_orig_mod", inner)
+    inner = unwrap_model(model)
     expected_j = getattr(inner, "num_joints", None)
     if isinstance(expected_j, int) and expected_j != len(names):
         raise ValueError(f"joint_names: the model predicts {expected_j} joints, got {len(names)} names")
@@ -266,10 +250,7 @@ def restore_model(model: nn.Module, checkpoint: Mapping[str, Any], *, source: st
         ValueError: the checkpoint predicts another number of joints, or keys are missing / unexpected /
             mis-shaped (full report).
     """
-    from integral_pose.models.weights import load_state_dict_strict
-
-    inner = getattr(model, "module", model)
-    inner = getattr(inner, "_orig_mod", inner)
+    inner = unwrap_model(model)
     names = list(checkpoint.get("joint_names") or [])
     j = getattr(inner, "num_joints", None)
     if isinstance(j, int) and names and j != len(names):
@@ -286,16 +267,11 @@ def model_from_checkpoint(path: str | os.PathLike[str], map_location: Any = "cpu
     Returns:
         ``(model, checkpoint)``; the model is in eval mode.
     """
-    import dataclasses
-
-    from integral_pose.config.io import config_from_dict
-    from integral_pose.models.posenet import build_model
-
     ckpt = load_checkpoint(path, map_location)
     try:
         config = config_from_dict(ckpt["config"])
     except ValueError as exc:
         raise ValueError(f"{path}: the stored config is not valid for this integral-pose: {exc}") from None
-    model = build_model(dataclasses.replace(config.model, pretrained=None))
+    model = build_network(config.model)  # the backbone file is not read: the checkpoint holds the weights
     restore_model(model, ckpt, source=str(path))
     return model.eval(), ckpt

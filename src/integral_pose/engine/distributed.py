@@ -20,6 +20,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+import torch
+import torch.distributed as dist
+
 __all__ = [
     "DistInfo",
     "all_reduce_mean",
@@ -88,8 +91,6 @@ def resolve_device(preference: str, local_rank: int = 0) -> str:
     Raises:
         ValueError: unknown preference, or ``"cuda"`` without a CUDA device.
     """
-    import torch
-
     if preference not in ("auto", "cpu", "cuda"):
         raise ValueError(f"device: expected 'auto', 'cpu' or 'cuda', got {preference!r}")
     if preference == "cpu" or (preference == "auto" and not torch.cuda.is_available()):
@@ -109,9 +110,6 @@ def init_distributed(device: str = "auto", timeout_s: float = 1800.0) -> DistInf
     Returns:
         The :class:`DistInfo` of this process.
     """
-    import torch
-    import torch.distributed as dist
-
     rank, world, local = env_world()
     dev = resolve_device(device, local)
     if world == 1:
@@ -126,8 +124,6 @@ def init_distributed(device: str = "auto", timeout_s: float = 1800.0) -> DistInf
 
 def barrier(info: DistInfo) -> None:
     """Wait for every rank (no-op in a world of one)."""
-    import torch.distributed as dist
-
     if info.distributed and dist.is_initialized():
         dist.barrier()
 
@@ -140,8 +136,6 @@ def teardown(info: DistInfo, failed: bool = False) -> None:
         failed: this rank is leaving because of an error; skip the barrier (the other ranks may never reach
             it) and only destroy the group.
     """
-    import torch.distributed as dist
-
     if info.distributed and dist.is_initialized():
         try:
             if not failed:
@@ -152,8 +146,6 @@ def teardown(info: DistInfo, failed: bool = False) -> None:
 
 def broadcast_object(value: Any, info: DistInfo) -> Any:
     """Rank 0's ``value`` on every rank (returned unchanged in a world of one)."""
-    import torch.distributed as dist
-
     if not info.distributed:
         return value
     box = [value if info.is_main else None]
@@ -163,8 +155,6 @@ def broadcast_object(value: Any, info: DistInfo) -> Any:
 
 def all_reduce_mean(value: Any, info: DistInfo) -> Any:
     """Mean of a tensor over ranks (returned unchanged in a world of one). The input is not modified."""
-    import torch.distributed as dist
-
     if not info.distributed:
         return value
     out = value.detach().clone()

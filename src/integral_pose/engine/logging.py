@@ -23,6 +23,8 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
+from tqdm import tqdm
+
 from integral_pose.fileio import atomic_write_text
 
 __all__ = [
@@ -282,8 +284,6 @@ class Progress:
         self._last = self._t0
         self._bar: Any = None
         if enabled and self.tty:
-            from tqdm import tqdm
-
             self._bar = tqdm(total=self.total, desc=desc, file=self.stream, leave=False, dynamic_ncols=True)
 
     def update(self, n: int = 1, **fields: float) -> None:

@@ -31,14 +31,16 @@ from typing import Any
 import torch
 from torch import nn
 
+from integral_pose.build import build_eval_dataset, build_model, build_train_dataset
 from integral_pose.config.io import config_to_dict
 from integral_pose.config.schema import Config
 from integral_pose.engine.checkpoint import save_checkpoint
-from integral_pose.engine.evaluator import predict, score_3d
-from integral_pose.engine.trainer import build_eval_dataset, build_train_dataset, compute_loss, outputs_to_coords
+from integral_pose.engine.eval_predict import predict
+from integral_pose.engine.eval_score_3d import score_3d
+from integral_pose.engine.objective import compute_loss, outputs_to_coords
 from integral_pose.fileio import atomic_write_json
 from integral_pose.models.heads import DirectHead
-from integral_pose.models.posenet import PoseNet, build_model
+from integral_pose.models.posenet import PoseNet
 from integral_pose.skeletons import get_skeleton
 
 __all__ = ["StreamSampler", "direct_config", "pretrain"]

@@ -22,6 +22,7 @@ import random
 from typing import Any
 
 import numpy as np
+import torch
 
 __all__ = [
     "capture_rng_state",
@@ -49,8 +50,6 @@ def seed_everything(seed: int) -> None:
     Args:
         seed: non-negative integer seed.
     """
-    import torch
-
     seed = _check_nonneg_int(seed, "seed")
     random.seed(seed)
     np.random.seed(seed & _MASK32)  # noqa: NPY002 - the legacy global generator is what we seed
@@ -96,8 +95,6 @@ def capture_rng_state() -> dict[str, Any]:
         ``{"python": [version, [625 ints], gauss], "numpy": [name, [624 ints], pos, has_gauss, cached],
         "torch": ByteTensor, "cuda": [ByteTensor per device]}`` (``cuda`` empty without CUDA).
     """
-    import torch
-
     version, internal, gauss = random.getstate()
     name, keys, pos, has_gauss, cached = np.random.get_state(legacy=True)  # noqa: NPY002
     cuda: list[Any] = []
@@ -120,8 +117,6 @@ def restore_rng_state(state: dict[str, Any]) -> None:
     Raises:
         ValueError: a key is missing or malformed.
     """
-    import torch
-
     if not isinstance(state, dict):
         raise TypeError(f"rng_state: expected a dict, got {type(state).__name__}")
     missing = [k for k in ("python", "numpy", "torch") if k not in state]

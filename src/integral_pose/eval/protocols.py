@@ -12,7 +12,9 @@ name                   dataset     test subset        headline metric
 =====================  ==========  =================  ==========================================================
 
 Protocol numbers are printed together with the metric name, because other codebases number the Human3.6M
-protocols the other way round.
+protocols the other way round. A protocol scores only records of its own dataset (the ``dataset`` field of the
+records' header): :func:`resolve_protocol` refuses a requested protocol that does not match them, and replaces a
+configured one that does not (saying so) by the records' default protocol.
 
 Example:
     >>> p = get_protocol("h36m_p2")
@@ -23,13 +25,24 @@ Example:
 from __future__ import annotations
 
 import difflib
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from integral_pose.conventions import MEAN_SKELETON_LENGTH_MM
 
-__all__ = ["CHALLENGE_BONE_LENGTH_MM", "PROTOCOLS", "Protocol", "get_protocol", "protocol_for_dataset", "select"]
+__all__ = [
+    "CHALLENGE_BONE_LENGTH_MM",
+    "PROTOCOLS",
+    "Protocol",
+    "ProtocolMismatchError",
+    "check_protocol",
+    "get_protocol",
+    "protocol_for_dataset",
+    "resolve_protocol",
+    "select",
+]
 
 CHALLENGE_BONE_LENGTH_MM = MEAN_SKELETON_LENGTH_MM
 """Mean total bone length (17 bones of Human3.6M-18) over the challenge's train+val sets, in mm."""
@@ -107,6 +120,76 @@ def protocol_for_dataset(dataset: str) -> Protocol:
         known = sorted(_DEFAULT_FOR_DATASET)
         raise ValueError(f"protocol: no default protocol for dataset {dataset!r}; known: {known}")
     return PROTOCOLS[_DEFAULT_FOR_DATASET[dataset]]
+
+
+class ProtocolMismatchError(ValueError):
+    """A protocol was asked for records of another dataset (e.g. ``h36m_p1`` on SynthMocap records)."""
+
+
+def check_protocol(protocol: Protocol, records: Sequence[tuple[str, str]], what: str = "protocol") -> None:
+    """Refuse a protocol that does not match the dataset of every records table it would score.
+
+    Args:
+        protocol: the protocol.
+        records: ``(where, dataset)`` per records table, e.g. ``("data.test[0].records 'test.npz'", "synthmocap")``
+            with the dataset from the records' header.
+        what: how the protocol was chosen, for the message (``"--protocol"``, ``"eval.protocol"``).
+
+    Raises:
+        ProtocolMismatchError: one line naming the protocol, the dataset it expects and what the records contain.
+    """
+    bad = [(where, dataset) for where, dataset in records if dataset != protocol.dataset]
+    if not bad:
+        return
+    where, dataset = bad[0]
+    more = f" (and {len(bad) - 1} more table(s))" if len(bad) > 1 else ""
+    hint = (
+        f"; use --protocol {_DEFAULT_FOR_DATASET[dataset]} for {dataset} records"
+        if dataset in _DEFAULT_FOR_DATASET
+        else ""
+    )
+    raise ProtocolMismatchError(
+        f"{what} {protocol.name} ({protocol.title}) scores {protocol.dataset} records, but {where} contains "
+        f"{dataset} records{more}{hint}"
+    )
+
+
+def resolve_protocol(
+    requested: str | None, configured: str, records: Sequence[tuple[str, str]]
+) -> tuple[Protocol, str | None]:
+    """The protocol to evaluate ``records`` with, and a note when the configured one was replaced.
+
+    A ``requested`` protocol (``--protocol``) must match the records (else :class:`ProtocolMismatchError`). The
+    ``configured`` one (``eval.protocol``, whose default is ``h36m_p1``) is replaced by the records' default
+    protocol when it does not match and all tables are of one dataset that has one; the note says so.
+
+    Args:
+        requested: protocol name given explicitly, or None.
+        configured: the config's ``eval.protocol``.
+        records: ``(where, dataset)`` per records table scored (see :func:`check_protocol`).
+
+    Raises:
+        ValueError: unknown protocol name. ProtocolMismatchError: no protocol applies as described above.
+    """
+    if requested is not None:
+        protocol = get_protocol(requested)
+        check_protocol(protocol, records, "--protocol")
+        return protocol, None
+    protocol = get_protocol(configured)
+    try:
+        check_protocol(protocol, records, "eval.protocol")
+    except ProtocolMismatchError:
+        datasets = {dataset for _, dataset in records}
+        if len(datasets) != 1 or next(iter(datasets)) not in _DEFAULT_FOR_DATASET:
+            raise
+        dataset = datasets.pop()
+        used = protocol_for_dataset(dataset)
+        note = (
+            f"eval.protocol {protocol.name} ({protocol.title}) does not apply to {dataset} records; "
+            f"evaluating with {used.name} ({used.title}) instead (choose with --protocol)"
+        )
+        return used, note
+    return protocol, None
 
 
 def select(protocol: Protocol, subject: np.ndarray, frame: np.ndarray, frame_stride: int | None = None) -> np.ndarray:

@@ -27,21 +27,27 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import io
 import json
+import logging
 import os
-from collections.abc import Iterator, Sequence
+import warnings
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
+import torch
+from torch import nn
 
+from integral_pose import __version__
 from integral_pose.data.codec import PoseCodec, codec_from_checkpoint
+from integral_pose.engine.original import Recipe, load_pose_checkpoint
+from integral_pose.fileio import temp_file_next_to
+from integral_pose.geometry import integral
+from integral_pose.geometry.integral import logits_to_volume
 from integral_pose.skeletons import SKELETONS, flip_permutation
-
-if TYPE_CHECKING:
-    import torch
-    from torch import nn
 
 __all__ = [
     "CONTRACT_KEY",
@@ -51,6 +57,7 @@ __all__ = [
     "ModelContract",
     "build_pose_graph",
     "check_onnx_parity",
+    "contract_from_codec",
     "contract_from_onnx",
     "export_checkpoint",
     "export_onnx",
@@ -230,37 +237,20 @@ class ModelContract:
         }
 
 
-def load_pose_model(path: str | os.PathLike[str], device: str = "cpu") -> tuple[nn.Module, ModelContract]:
-    """Build the network of an integral-pose checkpoint and its contract.
+def contract_from_codec(codec: PoseCodec, joint_names: Sequence[str], arch: str = "integral",
+                        backbone: str = "") -> ModelContract:  # fmt: skip
+    """The exported contract of a model decoded by ``codec`` (every convention comes from the codec).
 
-    Raises:
-        FileNotFoundError: no such file.
-        ValueError: not an integral-pose checkpoint, corrupt, or not a 3D integral or direct-regression model
-            (the heat-map baseline is evaluated with ``ipr eval``); an unknown device or CUDA requested where it is
-            not available.
+    Args:
+        codec: the model's :class:`~integral_pose.data.codec.PoseCodec`.
+        joint_names: the J output names, in order.
+        arch: ``"integral"`` or ``"direct"``.
+        backbone: backbone name, for the record.
     """
-    import torch
-
-    from integral_pose import __version__
-    from integral_pose.engine.checkpoint import model_from_checkpoint
-
-    if not isinstance(device, str) or not (device == "cpu" or device == "cuda" or device.startswith("cuda:")):
-        raise ValueError(f"device: expected 'cpu', 'cuda' or 'cuda:N', got {device!r}")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(f"device: {device!r} requested but CUDA is not available here; use 'cpu'")
-    model, ckpt = model_from_checkpoint(path, map_location=device)
-    arch, output_3d = getattr(model, "arch", None), getattr(model, "output_3d", None)
-    if arch not in ("integral", "direct") or not output_3d:
-        raise ValueError(
-            f"{path}: inference and export need an integral 3D model or a direct-regression model (arch "
-            f"'integral' or 'direct', output_3d true), got arch {arch!r}, output_3d {output_3d!r} (the heat-map "
-            "baseline is evaluated with ipr eval)"
-        )
-    codec = codec_from_checkpoint(ckpt, where=str(path))
-    names = tuple(str(n) for n in ckpt["joint_names"])
+    names = tuple(str(n) for n in joint_names)
     skel = SKELETONS.get(codec.joint_set)
     edges = skel.edges if skel is not None and skel.joint_names == names else ()  # another set: draw no bones
-    contract = ModelContract(
+    return ModelContract(
         patch_width=codec.patch_width,
         patch_height=codec.patch_height,
         mean=codec.mean,
@@ -274,11 +264,42 @@ def load_pose_model(path: str | os.PathLike[str], device: str = "cpu") -> tuple[
         heatmap_width=codec.heatmap_width,
         heatmap_height=codec.heatmap_height,
         joint_set=codec.joint_set,
-        backbone=str(ckpt["config"].get("model", {}).get("backbone", "")),
+        backbone=backbone,
         library_version=__version__,
-        arch=str(arch),
+        arch=arch,
         codec=codec,
     )
+
+
+def load_pose_model(
+    path: str | os.PathLike[str], device: str = "cpu", recipe: Recipe | None = None
+) -> tuple[nn.Module, ModelContract]:
+    """Build the network of an integral-pose checkpoint and its contract.
+
+    An original-system checkpoint needs ``recipe``, the recipe it was trained with: a name of
+    ``models.zoo.ORIGINAL_RECIPES``, a YAML file or a Config (``engine.original.load_pose_checkpoint``).
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: not an integral-pose checkpoint, corrupt, or not a 3D integral or direct-regression model
+            (the heat-map baseline is evaluated with ``ipr eval``); an unknown device or CUDA requested where it is
+            not available.
+    """
+    if not isinstance(device, str) or not (device == "cpu" or device == "cuda" or device.startswith("cuda:")):
+        raise ValueError(f"device: expected 'cpu', 'cuda' or 'cuda:N', got {device!r}")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"device: {device!r} requested but CUDA is not available here; use 'cpu'")
+    model, ckpt = load_pose_checkpoint(path, recipe, map_location=device)
+    arch, output_3d = getattr(model, "arch", None), getattr(model, "output_3d", None)
+    if arch not in ("integral", "direct") or not output_3d:
+        raise ValueError(
+            f"{path}: inference and export need an integral 3D model or a direct-regression model (arch "
+            f"'integral' or 'direct', output_3d true), got arch {arch!r}, output_3d {output_3d!r} (the heat-map "
+            "baseline is evaluated with ipr eval)"
+        )
+    codec = codec_from_checkpoint(ckpt, where=str(path))
+    backbone = str(ckpt["config"].get("model", {}).get("backbone", ""))
+    contract = contract_from_codec(codec, ckpt["joint_names"], arch=str(arch), backbone=backbone)
     return model.to(device).eval(), contract
 
 
@@ -290,11 +311,6 @@ def build_pose_graph(model: nn.Module, contract: ModelContract) -> nn.Module:
     take their traceable formulation (same numbers, no host-side value checks). Direct-regression models
     (``contract.arch == "direct"``): the (B, J·3) output reshaped to (B, J, 3), scores all 1.0 (no heat map).
     """
-    import torch
-    from torch import nn
-
-    from integral_pose.geometry import integral
-    from integral_pose.models.posenet import logits_to_volume
 
     class PoseGraph(nn.Module):
         def __init__(self) -> None:
@@ -337,7 +353,6 @@ def _atomic_replace(tmp: Path, final: Path) -> None:
 
 
 def _tmp_next_to(path: Path, suffix: str) -> Path:
-    from integral_pose.fileio import temp_file_next_to
 
     fd, tmp = temp_file_next_to(path, suffix)
     os.close(fd)
@@ -351,8 +366,6 @@ def _parity_inputs(contract: ModelContract, batch_sizes: Sequence[int], seed: in
 
 
 def _eager(graph: nn.Module, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    import torch
-
     dev = next(graph.parameters()).device
     with torch.inference_mode():
         c, s = graph(torch.from_numpy(x).to(dev))
@@ -368,8 +381,6 @@ def _quiet_exporter() -> Iterator[None]:
     """Silence PyTorch's exporter chatter that says nothing about the user's model: the notice that optional
     torchvision operators are not registered (this project has no torchvision) and an internal deprecation warning
     of PyTorch's own pytree code. Real warnings and errors still show."""
-    import logging
-    import warnings
 
     logger = logging.getLogger("torch.onnx._internal.exporter._registration")
     level = logger.level
@@ -385,9 +396,6 @@ def _quiet_exporter() -> Iterator[None]:
 def onnx_bytes(graph: nn.Module, contract: ModelContract, opset: int = 18, dynamic_batch: bool = True,
                batch_size: int = 1) -> bytes:  # fmt: skip
     """Export ``graph`` (from :func:`build_pose_graph`) to a serialised ONNX model with the contract as metadata."""
-    import io
-
-    import torch
 
     if not isinstance(opset, int) or opset < 18:
         raise ValueError(f"opset: expected an int >= 18 (the exporter's minimum), got {opset!r}")
@@ -486,15 +494,22 @@ def export_onnx(
     batch_size: int = 1,
     atol: float = PARITY_ATOL,
     seed: int = 0,
+    progress: Callable[[str], None] | None = None,
 ) -> ExportReport:
     """Export to ONNX, check parity with onnxruntime on random crops, then move the file into place atomically.
+
+    ``progress`` is called with a short description at the start of each stage (the ONNX trace, the parity check).
 
     Raises:
         ExportParityError: the largest |difference| of coords or scores exceeds ``atol`` (the file is not kept).
     """
     out = Path(out_path)
+    if progress is not None:
+        progress(f"tracing the network + integral op to ONNX (opset {opset}); the longest stage")
     data = onnx_bytes(graph, contract, opset, dynamic_batch, batch_size)
     sizes = (1, 3) if dynamic_batch else (batch_size,)
+    if progress is not None:
+        progress(f"checking the ONNX graph against PyTorch with onnxruntime (batch {', '.join(map(str, sizes))})")
     try:
         worst = check_onnx_parity(graph, contract, data, sizes, atol, seed)
     except ExportParityError as exc:
@@ -524,8 +539,6 @@ def export_pt2(
     Raises:
         ExportParityError: difference above ``atol`` (the file is not kept).
     """
-    import torch
-
     out = Path(out_path)
     dev = next(graph.parameters()).device
     example = torch.zeros(2 if dynamic_batch else batch_size, 3, contract.patch_height, contract.patch_width,
@@ -562,12 +575,22 @@ def export_checkpoint(
     batch_size: int = 1,
     device: str = "cpu",
     atol: float = PARITY_ATOL,
+    progress: Callable[[str], None] | None = None,
+    recipe: Recipe | None = None,
 ) -> ExportReport:
-    """Load a checkpoint and export it as ``fmt`` = ``"onnx"`` or ``"pt2"`` (with the parity check)."""
+    """Load a checkpoint and export it as ``fmt`` = ``"onnx"`` or ``"pt2"`` (with the parity check).
+
+    ``progress`` is called with a short description at the start of each stage (load, export, parity check).
+    ``recipe``: for an original-system checkpoint, the recipe it was trained with (see :func:`load_pose_model`).
+    """
     if fmt not in ("onnx", "pt2"):
         raise ValueError(f"format: expected 'onnx' or 'pt2', got {fmt!r}")
-    model, contract = load_pose_model(checkpoint, device)
+    if progress is not None:
+        progress(f"loading the checkpoint {os.fspath(checkpoint)}")
+    model, contract = load_pose_model(checkpoint, device, recipe)
     graph = build_pose_graph(model, contract)
     if fmt == "onnx":
-        return export_onnx(graph, contract, out_path, opset, dynamic_batch, batch_size, atol)
+        return export_onnx(graph, contract, out_path, opset, dynamic_batch, batch_size, atol, progress=progress)
+    if progress is not None:
+        progress("exporting with torch.export and checking the saved program against PyTorch")
     return export_pt2(graph, contract, out_path, dynamic_batch, batch_size, atol)

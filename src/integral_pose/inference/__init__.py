@@ -1,5 +1,6 @@
 """Inference for users: :class:`PoseEstimator` (images, boxes, intrinsics → :class:`PoseResult` with units),
-person-box sources (:mod:`.detector`) and frame sources (:mod:`.sources`: image, folder, video, webcam).
+person-box sources (:mod:`.detector`), frame sources (:mod:`.sources`: image, folder, video, webcam), and for video
+IoU tracking with One-Euro smoothing (:mod:`.tracking`, :mod:`.filtering`) and a live window (:mod:`.display`).
 
 Example:
     >>> from integral_pose.inference import PoseEstimator
@@ -16,8 +17,10 @@ from integral_pose.inference.detector import (
     make_detector,
 )
 from integral_pose.inference.estimator import PoseEstimator, load_intrinsics_json
+from integral_pose.inference.filtering import OneEuroFilter
 from integral_pose.inference.results import UNITS, PoseResult
 from integral_pose.inference.sources import Frame, FrameSource, open_source, read_image
+from integral_pose.inference.tracking import IouTracker, PoseSmoother
 
 __all__ = [
     "UNITS",
@@ -26,9 +29,12 @@ __all__ = [
     "FrameSource",
     "FullImageDetector",
     "HogPeopleDetector",
+    "IouTracker",
+    "OneEuroFilter",
     "OnnxDetector",
     "PoseEstimator",
     "PoseResult",
+    "PoseSmoother",
     "UserBoxes",
     "load_intrinsics_json",
     "make_detector",

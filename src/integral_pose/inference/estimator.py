@@ -28,6 +28,7 @@ Example:
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, overload
@@ -40,9 +41,57 @@ from integral_pose.inference.detector import BoxDetector, Detections, make_detec
 from integral_pose.inference.results import PoseResult
 from integral_pose.models.zoo import resolve_model_file
 
-__all__ = ["BACKENDS", "PoseEstimator", "as_rgb_image", "check_intrinsics", "load_intrinsics_json"]
+__all__ = [
+    "BACKENDS",
+    "MAX_ROOT_DEPTH_MM",
+    "PoseEstimator",
+    "RootDepthWarning",
+    "as_rgb_image",
+    "check_intrinsics",
+    "load_intrinsics_json",
+    "warn_implausible_roots",
+]
 
 BACKENDS = ("torch", "onnx")
+
+MAX_ROOT_DEPTH_MM = 50_000.0
+"""A solved root farther than this (50 m) from the camera is implausible for a person the model can see; such a
+pose (or one behind the camera, z <= 0) is still returned, with a :class:`RootDepthWarning`."""
+
+
+class RootDepthWarning(UserWarning):
+    """A solved root puts a person behind the camera (z <= 0 mm) or beyond :data:`MAX_ROOT_DEPTH_MM`."""
+
+
+def warn_implausible_roots(root_mm: np.ndarray, image_name: str) -> list[int]:
+    """Warn (:class:`RootDepthWarning`) for each person whose solved root depth is <= 0 or > MAX_ROOT_DEPTH_MM.
+
+    Args:
+        root_mm: (N, 3) solved root translations, camera frame, mm.
+        image_name: the image the people are in, named in the warning.
+
+    Returns:
+        The indices of the people warned about.
+    """
+    z = np.asarray(root_mm, dtype=np.float64).reshape(-1, 3)[:, 2]
+    flagged = []
+    for i, depth in enumerate(z):
+        if depth <= 0:
+            why = "is behind the camera (z <= 0)"
+        elif depth > MAX_ROOT_DEPTH_MM:
+            why = f"is implausibly far (> {MAX_ROOT_DEPTH_MM:.0f} mm)"
+        else:
+            continue
+        flagged.append(i)
+        warnings.warn(
+            f"{image_name or 'image'}: person {i}: the solved root depth z = {depth:.0f} mm {why}; its camera-frame "
+            "3D pose is not plausible (check the person box and the intrinsics / field of view)",
+            RootDepthWarning,
+            stacklevel=3,
+        )
+    return flagged
+
+
 ImageLike = np.ndarray | str | os.PathLike[str]
 
 
@@ -187,6 +236,7 @@ class PoseEstimator:
         backend: str = "torch",
         detector: str | BoxDetector = "hog",
         batch_size: int = 16,
+        recipe: str | os.PathLike[str] | None = None,
     ) -> PoseEstimator:
         """Load a model.
 
@@ -198,11 +248,14 @@ class PoseEstimator:
             backend: ``"torch"`` (eager PyTorch) or ``"onnx"`` (onnxruntime).
             detector: default box source (see the class docstring).
             batch_size: crops per network call.
+            recipe: for a checkpoint of the original system (``*.pth.tar``), the recipe it was trained with — a
+                name of :data:`integral_pose.models.zoo.ORIGINAL_RECIPES` (``"challenge-r152-288x384"``) or a
+                YAML recipe; it sets the crop and decoding (:mod:`integral_pose.engine.original`).
 
         Raises:
             FileNotFoundError: no such file.
             ValueError: unknown backend/device, a file that is not an integral-pose checkpoint/export, or a
-                corrupt file.
+                corrupt file; an original checkpoint without its recipe.
         """
         from integral_pose.export import onnx as ex
 
@@ -218,13 +271,15 @@ class PoseEstimator:
         if backend == "torch":
             if is_onnx:
                 raise ValueError(f"checkpoint: {str(p)!r} is an ONNX file; use backend='onnx' to run it")
-            model, contract = ex.load_pose_model(p, device)
+            model, contract = ex.load_pose_model(p, device, recipe)
             return cls(_TorchBackend(ex.build_pose_graph(model, contract), device), contract, detector, batch_size)
         if is_onnx:
+            if recipe is not None:
+                raise ValueError(f"recipe: applies to original-system checkpoints, not to the ONNX file {str(p)!r}")
             contract = ex.contract_from_onnx(p)
             session = ex.ort_session(p, device)
         else:
-            model, contract = ex.load_pose_model(p, "cpu")
+            model, contract = ex.load_pose_model(p, "cpu", recipe)
             graph = ex.build_pose_graph(model, contract)
             data = ex.onnx_bytes(graph, contract)
             session = ex.ort_session(data, device)
@@ -427,6 +482,7 @@ class PoseEstimator:
                 rel = codec.root_relative_mm(cn)
                 t = solve_root_translation(uv, rel, K, weights=np.maximum(sc, 1e-3))
                 abs3d = rel + t[:, None, :]
+                warn_implausible_roots(t, name)
             else:
                 uv, rel, abs3d = np.zeros((0, j, 2)), np.zeros((0, j, 3)), np.zeros((0, j, 3))
             start += n

@@ -22,7 +22,9 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["RESULT_FORMAT_VERSION", "UNITS", "PoseResult", "atomic_write_bytes"]
+from integral_pose.fileio import atomic_write_bytes
+
+__all__ = ["RESULT_FORMAT_VERSION", "UNITS", "PoseResult"]
 
 RESULT_FORMAT_VERSION = 1
 
@@ -37,16 +39,10 @@ UNITS: dict[str, str] = {
     "camera.fov_deg": "degrees, horizontal field of view assumed when no intrinsics were given",
     "image_size": "px, (width, height)",
     "box_scores": "detector score per box (1.0 for boxes given by the user or the full image)",
+    "track_ids": "video only: one id per person, the same person keeps its id across frames (IoU tracking)",
 }
 
 ROOT_FROM = ("intrinsics", "fov_guess")
-
-
-def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically (temporary file in the same folder, fsync, ``os.replace``)."""
-    from integral_pose.fileio import atomic_write_bytes as _write
-
-    return _write(path, data)
 
 
 def _json_array(a: np.ndarray, decimals: int) -> Any:
@@ -84,6 +80,9 @@ class PoseResult:
         fov_deg: the horizontal field of view used when ``root_from == "fov_guess"``, else ``None``.
         name: the image/frame name (empty for arrays passed directly).
         flip_test: whether the flip test was used.
+        track_ids: (N,) int64 track id of each person in a video (``None`` for single images).
+        smoothing: the temporal filter and tracker settings applied to the keypoints of a video (``None`` when
+            the keypoints are per-frame estimates).
     """
 
     boxes: np.ndarray
@@ -102,6 +101,8 @@ class PoseResult:
     name: str = ""
     flip_test: bool = False
     units: dict[str, str] = field(default_factory=lambda: dict(UNITS))
+    track_ids: np.ndarray | None = None
+    smoothing: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         n = np.asarray(self.boxes).reshape(-1, 4).shape[0]
@@ -122,6 +123,11 @@ class PoseResult:
             if arr.shape != shape:
                 raise ValueError(f"PoseResult.{key}: expected shape {shape}, got {arr.shape}")
             setattr(self, key, arr)
+        if self.track_ids is not None:
+            ids = np.asarray(self.track_ids).reshape(-1)
+            if ids.shape != (n,):
+                raise ValueError(f"PoseResult.track_ids: expected shape {(n,)}, got {ids.shape}")
+            self.track_ids = ids.astype(np.int64)
         if self.root_from not in ROOT_FROM:
             raise ValueError(f"PoseResult.root_from: expected one of {ROOT_FROM}, got {self.root_from!r}")
         self.joint_names = tuple(self.joint_names)
@@ -156,6 +162,8 @@ class PoseResult:
             "keypoints_3d_rel": _json_array(self.keypoints_3d_rel, decimals),
             "keypoints_3d": _json_array(self.keypoints_3d, decimals),
             "scores": _json_array(self.scores, 6),
+            **({} if self.track_ids is None else {"track_ids": [int(i) for i in self.track_ids]}),
+            **({} if self.smoothing is None else {"smoothing": dict(self.smoothing)}),
         }
 
     @classmethod
@@ -185,6 +193,8 @@ class PoseResult:
             name=data.get("name", ""),
             flip_test=bool(data.get("flip_test", False)),
             units=dict(data.get("units", UNITS)),
+            track_ids=None if data.get("track_ids") is None else np.asarray(data["track_ids"], dtype=np.int64),
+            smoothing=data.get("smoothing"),
         )
 
     def save_json(self, path: str | os.PathLike[str], decimals: int = 3) -> Path:

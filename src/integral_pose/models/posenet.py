@@ -11,7 +11,7 @@ the 3D box), the label space of the loss; the soft-argmax is :func:`integral_pos
 Example:
     >>> import torch
     >>> from integral_pose.config.schema import ModelConfig
-    >>> net = build_model(ModelConfig(backbone="resnet18", depth_bins=8)).eval()
+    >>> net = build_network(ModelConfig(backbone="resnet18", depth_bins=8)).eval()
     >>> logits = net(torch.zeros(1, 3, 64, 64))
     >>> logits.shape, net.decode(logits).shape
     (torch.Size([1, 144, 16, 16]), torch.Size([1, 18, 3]))
@@ -19,20 +19,16 @@ Example:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import torch
 from torch import nn
 
+from integral_pose.config.schema import ModelConfig
 from integral_pose.geometry.heatmap import argmax_decode_2d, argmax_decode_3d
-from integral_pose.geometry.integral import logits_to_volume
+from integral_pose.geometry.integral import logits_to_volume, soft_argmax_2d, soft_argmax_3d
 from integral_pose.models.heads import DeconvHead, DirectHead
 from integral_pose.models.resnet import RESNETS, ResNet
 
-if TYPE_CHECKING:
-    from integral_pose.config.schema import ModelConfig
-
-__all__ = ["ARCHS", "PoseNet", "build_model", "logits_to_volume", "predict_coords"]
+__all__ = ["ARCHS", "PoseNet", "build_network", "logits_to_volume", "predict_coords"]
 
 ARCHS: tuple[str, ...] = ("integral", "direct", "heatmap")
 """Model families: soft-argmax of heat maps, direct regression of J·3 numbers, argmax of heat maps."""
@@ -142,8 +138,6 @@ def predict_coords(
     Returns:
         (B, J, 3) float32 (float64 for float64 input) in ``[-0.5, 0.5)``.
     """
-    from integral_pose.geometry.integral import soft_argmax_2d, soft_argmax_3d
-
     if arch == "direct":
         if model_output.ndim != 2 or model_output.shape[1] != num_joints * 3:
             raise ValueError(
@@ -168,21 +162,21 @@ def predict_coords(
     return torch.cat([xy, torch.zeros_like(xy[..., :1])], dim=-1)
 
 
-def build_model(model_config: ModelConfig) -> PoseNet:
-    """Build the network described by ``model_config`` (backbone weights from ``pretrained`` when set).
+def build_network(model_config: ModelConfig) -> PoseNet:
+    """The untrained network described by ``model_config`` (no file is read; ``pretrained`` is not loaded).
+
+    :func:`integral_pose.build.build_model` is this plus the ImageNet backbone file of ``pretrained``.
 
     Args:
         model_config: a :class:`~integral_pose.config.schema.ModelConfig`.
 
     Returns:
-        A :class:`PoseNet` in training mode.
+        A :class:`PoseNet` in training mode, randomly initialised.
 
     Raises:
+        TypeError: ``model_config`` is not a ModelConfig.
         ValueError: unknown backbone (with the list of names).
-        FileNotFoundError: ``pretrained`` names a missing file.
     """
-    from integral_pose.config.schema import ModelConfig
-
     if not isinstance(model_config, ModelConfig):
         raise TypeError(f"model_config: expected a ModelConfig, got {type(model_config).__name__}")
     mc = model_config
@@ -201,9 +195,4 @@ def build_model(model_config: ModelConfig) -> PoseNet:
             kernel=mc.deconv_kernel,
             final_kernel=mc.final_conv_kernel,
         )
-    model = PoseNet(backbone, head, mc.num_joints, mc.depth_bins, mc.output_3d, arch=mc.arch)
-    if mc.pretrained is not None:
-        from integral_pose.models.weights import load_imagenet
-
-        load_imagenet(model, mc.pretrained)
-    return model
+    return PoseNet(backbone, head, mc.num_joints, mc.depth_bins, mc.output_3d, arch=mc.arch)

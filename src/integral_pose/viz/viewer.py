@@ -15,12 +15,27 @@ from typing import Any
 
 import numpy as np
 
+from integral_pose.fileio import atomic_write_bytes
 from integral_pose.viz.draw2d import CENTER_RGB, LEFT_RGB, RIGHT_RGB, bone_side, joint_side
 from integral_pose.viz.plot3d import equal_axis_limits, to_plot_axes
 
 __all__ = ["viewer_figure", "write_viewer_html"]
 
 _SIDES = ("left", "right", "center")
+
+# Layout in paper fractions (0 = bottom/left of the plot area, 1 = top/right). The slider and the play/pause
+# buttons sit in a band below the 3D scene, so neither the slider labels nor the axis titles are drawn over; the
+# slider ends short of the right edge so that the last frame's label, centred on its tick, fits.
+SCENE_BOTTOM = 0.2
+"""Bottom of the 3D scene's domain; the controls live below it."""
+SLIDER_X = 0.18
+"""Left end of the slider (the play/pause buttons are to its left)."""
+SLIDER_LEN = 0.74
+"""Slider length; ``SLIDER_X + SLIDER_LEN`` leaves room for half of the last label."""
+CONTROLS_Y = 0.16
+"""Top of the slider and the buttons."""
+MARGIN_PX = {"l": 30, "r": 30, "t": 50, "b": 30}
+"""Figure margins in px (the title needs the top one; the slider labels the bottom one)."""
 _SIDE_RGB = {"left": LEFT_RGB, "right": RIGHT_RGB, "center": CENTER_RGB}
 
 
@@ -116,10 +131,12 @@ def viewer_figure(
                 {
                     "active": 0,
                     "steps": steps,
-                    "x": 0.15,
-                    "len": 0.85,
+                    "x": SLIDER_X,
+                    "len": SLIDER_LEN,
+                    "y": CONTROLS_Y,
+                    "yanchor": "top",
                     "currentvalue": {"prefix": "frame: "},
-                    "pad": {"t": 10},
+                    "pad": {"t": 10, "b": 10},
                 }
             ],
             updatemenus=[
@@ -129,7 +146,7 @@ def viewer_figure(
                     "direction": "left",
                     "x": 0.0,
                     "xanchor": "left",
-                    "y": 0.0,
+                    "y": CONTROLS_Y,
                     "yanchor": "top",
                     "pad": {"t": 40},
                     "buttons": [
@@ -151,13 +168,14 @@ def viewer_figure(
     fig.update_layout(
         title={"text": title},
         showlegend=False,
-        margin={"l": 0, "r": 0, "t": 40, "b": 0},
+        margin=MARGIN_PX,
         scene={
+            "domain": {"x": [0.0, 1.0], "y": [SCENE_BOTTOM if len(frames_pts) > 1 else 0.0, 1.0]},
             "xaxis": {**axis, "title": {"text": "x (mm)"}, "range": lim[0].tolist()},
             "yaxis": {**axis, "title": {"text": "z depth (mm)"}, "range": lim[1].tolist()},
             "zaxis": {**axis, "title": {"text": "-y up (mm)"}, "range": lim[2].tolist()},
             "aspectmode": "cube",
-            "camera": {"eye": {"x": 0.3, "y": -1.8, "z": 0.4}},
+            "camera": {"eye": {"x": 0.4, "y": -2.1, "z": 0.5}, "center": {"x": 0.0, "y": 0.0, "z": -0.15}},
         },
     )
     return fig
@@ -185,8 +203,6 @@ def write_viewer_html(
     Returns:
         The written path.
     """
-    from integral_pose.inference.results import atomic_write_bytes
-
     fig = viewer_figure(poses, joint_names, edges, frame_names, title)
     html = fig.to_html(
         include_plotlyjs=True,

@@ -1,0 +1,191 @@
+"""Cheap input checks that run before a model loads, so a wrong path or a file that is not an image fails in
+milliseconds with one line naming it, not after the network has been built.
+
+``ipr predict`` checks its ``--source`` (a single image must decode; a folder must hold at least one file that
+starts like an image) and that ``--checkpoint`` is a file; ``ipr eval`` checks the records of the split it scores
+(each file readable, its image folder present, its first image decodable); ``ipr export`` checks the checkpoint
+file. ``ipr config check`` uses the same helpers for every file a recipe names.
+
+Example:
+    >>> from integral_pose.data.checks import check_checkpoint_file
+    >>> check_checkpoint_file("no/such/model.pt")
+    Traceback (most recent call last):
+        ...
+    FileNotFoundError: --checkpoint: file not found: 'no/such/model.pt'
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import os
+import zipfile
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from integral_pose.config.schema import Config
+from integral_pose.data.records import RecordsHeader
+
+__all__ = [
+    "RecordsInfo",
+    "check_checkpoint_file",
+    "check_image_decodes",
+    "check_records_inputs",
+    "check_source",
+    "image_root",
+    "read_records_header",
+    "readable_file",
+]
+
+
+def readable_file(path: Path, what: str) -> None:
+    """Raise a one-line error when ``path`` is missing, a folder or not readable by this user."""
+    if path.is_dir():
+        raise IsADirectoryError(f"{what}: expected a file, got the folder {str(path)!r}")
+    if not path.is_file():
+        raise FileNotFoundError(f"{what}: file not found: {str(path)!r}")
+    if not os.access(path, os.R_OK):
+        raise PermissionError(f"{what}: file is not readable (permissions): {str(path)!r}")
+
+
+def _maybe_model_name(spec: str | os.PathLike[str]) -> bool:
+    """A bare word that is not a path (``synthmocap-small``): left to the model resolver, which knows the names."""
+    text = os.fspath(spec)
+    return not Path(text).exists() and "/" not in text and os.sep not in text and not Path(text).suffix
+
+
+def check_checkpoint_file(spec: str | os.PathLike[str], what: str = "--checkpoint") -> None:
+    """A checkpoint argument names a readable file (a bare name such as a shipped model's is left to the resolver);
+    no byte of it is parsed.
+
+    Raises:
+        FileNotFoundError / IsADirectoryError / PermissionError: one line naming ``what`` and the path.
+    """
+    if _maybe_model_name(spec):
+        return
+    readable_file(Path(spec), what)
+
+
+def check_image_decodes(path: str | os.PathLike[str], what: str = "image") -> None:
+    """The file decodes as an image (decoded at 1/8 size in grey, so a large photo costs a few milliseconds).
+
+    Raises:
+        FileNotFoundError / IsADirectoryError / PermissionError: missing, a folder, unreadable.
+        ValueError: the file exists but is not a decodable image (e.g. a text file named ``.jpg``).
+    """
+    p = Path(path)
+    readable_file(p, what)
+    data = np.fromfile(p, dtype=np.uint8)
+    image = cv2.imdecode(data, cv2.IMREAD_REDUCED_GRAYSCALE_8) if data.size else None
+    if image is None or image.size == 0:
+        reason = "the file is empty" if data.size == 0 else "not a decodable image (corrupt, or not an image file)"
+        raise ValueError(f"{what}: {str(p)!r}: {reason}")
+
+
+def _named_as_image(path: Path) -> bool:
+    """The file name says image (``image/*`` MIME type by extension)."""
+    kind = mimetypes.guess_type(path.name)[0]
+    return kind is not None and kind.startswith("image/")
+
+
+def check_source(spec: str | os.PathLike[str], what: str = "--source") -> None:
+    """Cheap checks of an ``ipr predict`` source before the model loads.
+
+    A single image must decode; in a folder, at least one of the files named as images must start like an image
+    OpenCV reads (the others are skipped later and listed). Videos and webcams are opened by
+    :func:`~integral_pose.inference.sources.open_source` itself, which fails fast.
+
+    Raises:
+        FileNotFoundError / ValueError: one line naming ``what`` and the file or folder.
+    """
+    text = os.fspath(spec)
+    if text.startswith("webcam:"):
+        return
+    p = Path(text)
+    if p.is_dir():
+        files = sorted(f for f in p.rglob("*") if f.is_file() and _named_as_image(f))
+        if files and not any(cv2.haveImageReader(str(f)) for f in files):
+            raise ValueError(
+                f"{what}: none of the {len(files)} image file(s) in {text!r} is a readable image, "
+                f"e.g. {str(files[0])!r}"
+            )
+    elif _named_as_image(p):
+        check_image_decodes(p, what)
+
+
+def read_records_header(path: str | os.PathLike[str], what: str = "records") -> RecordsHeader:
+    """The JSON header of a records ``.npz`` without reading its columns.
+
+    Raises:
+        FileNotFoundError / IsADirectoryError / PermissionError: missing, a folder, unreadable.
+        ValueError: not a records file, or a header that cannot be parsed.
+    """
+    p = Path(path)
+    readable_file(p, what)
+    try:
+        with np.load(p, allow_pickle=False) as z:
+            text = str(z["__header__"]) if "__header__" in z.files else None
+    except (OSError, EOFError, ValueError, zipfile.BadZipFile, zlib.error) as exc:
+        raise ValueError(f"{what}: {str(p)!r} is not a readable records .npz ({type(exc).__name__}: {exc})") from None
+    if text is None:
+        raise ValueError(f"{what}: {str(p)!r} lacks its '__header__' entry (not an integral-pose records file)")
+    return RecordsHeader.from_json(text, where=f"{what} {str(p)!r}")
+
+
+def image_root(records_path: Path, header: RecordsHeader) -> Path:
+    """Folder the records' image paths are relative to (a relative root is relative to the ``.npz`` folder)."""
+    root = Path(header.root)
+    return root if root.is_absolute() else records_path.parent / root
+
+
+@dataclass(frozen=True)
+class RecordsInfo:
+    """What :func:`check_records_inputs` learned about one ``data.<split>[i]`` entry."""
+
+    where: str
+    path: Path
+    kind: str
+    header: RecordsHeader
+
+
+def _first_image(path: Path) -> Path | None:
+    """The first image file a records table names, read from its two path columns only."""
+    with np.load(path, allow_pickle=False) as z:
+        if "image_path_len" not in z.files or "image_path_utf8" not in z.files:
+            return None
+        lengths = z["image_path_len"]
+        if lengths.size == 0:
+            return None
+        first = bytes(z["image_path_utf8"][: int(lengths[0])]).decode("utf-8")
+    return Path(first)
+
+
+def check_records_inputs(cfg: Config, split: str = "test", images: bool = True) -> list[RecordsInfo]:
+    """Each records file of ``data.<split>`` is readable, its image folder exists and (``images``) its first image
+    decodes; cheap (headers and one image), so it runs before the model loads.
+
+    Returns:
+        One :class:`RecordsInfo` per entry that has a records file (``synthmocap_live`` entries have none).
+
+    Raises:
+        FileNotFoundError / ValueError: one line naming ``data.<split>[i]`` and the file or folder.
+    """
+    out = []
+    for i, spec in enumerate(getattr(cfg.data, split)):
+        if spec.records is None:
+            continue
+        where = f"data.{split}[{i}].records"
+        path = Path(spec.records)
+        header = read_records_header(path, where)
+        root = image_root(path, header)
+        if not root.is_dir():
+            raise FileNotFoundError(f"{where}: the image folder of {str(path)!r} does not exist: {str(root)!r}")
+        if images:
+            first = _first_image(path)
+            if first is not None:
+                check_image_decodes(root / first, f"{where}: first image")
+        out.append(RecordsInfo(where, path, spec.kind, header))
+    return out
