@@ -50,7 +50,6 @@ OPTIONAL = frozenset(
         "torch.utils.tensorboard",
         "pycocotools",
         "cdflib",
-        "mediapipe",
         "scipy",
         "safetensors",
     }

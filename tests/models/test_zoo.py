@@ -7,12 +7,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from integral_pose.config.validation import ConfigError
 from integral_pose.data.records import load_records
 from integral_pose.data.sources.synthmocap import generate_synthmocap
 from integral_pose.engine.checkpoint import load_checkpoint, model_from_checkpoint
 from integral_pose.eval.metrics import joint_errors
 from integral_pose.inference import PoseEstimator
-from integral_pose.models.zoo import MODELS, is_model_name, models_dir, resolve_model_file
+from integral_pose.models.zoo import MODELS, is_model_name, models_dir, recipe_config, resolve_model_file
 
 
 def test_names_resolve_to_shipped_files_with_cards() -> None:
@@ -64,3 +65,10 @@ def test_shipped_model_beats_the_mean_pose_on_held_out_images(tmp_path: Path) ->
         prior.append(joint_errors(mean[None], gt[None], "procrustes").mean())
     assert np.mean(errs) < 0.75 * np.mean(prior), (np.mean(errs), np.mean(prior))
     assert np.mean(px) < 0.2 * te.box[:, 2].mean(), (np.mean(px), te.box[:, 2].mean())  # box width ≈ 37 px
+
+
+def test_override_of_a_built_in_recipe_is_named_as_the_culprit() -> None:
+    cfg = recipe_config("h36m-r50-256", ["model.backbone=resnet18"])
+    assert cfg.model.backbone == "resnet18" and cfg.name == "h36m-r50-256"
+    with pytest.raises(ConfigError, match=r"did you mean 'backbone'.*from the override 'model\.backbon=resnet18'"):
+        recipe_config("h36m-r50-256", ["model.backbon=resnet18"])

@@ -17,7 +17,15 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import cv2
 import numpy as np
+import torch
+
+from integral_pose.data.augment import AugmentConfig
+from integral_pose.data.dataset import PoseDataset
+from integral_pose.data.io import write_image_atomic
+from integral_pose.data.precrop import precrop_records
+from integral_pose.data.records import PoseRecords, RecordsHeader
 
 if TYPE_CHECKING:
     from integral_pose.data.dataset import PoseDataset
@@ -28,10 +36,6 @@ __all__ = ["decode_summary", "main", "make_jpeg_records"]
 
 def make_jpeg_records(folder: Path, count: int, size: int = 1000, seed: int = 0) -> PoseRecords:
     """Write ``count`` textured ``size``×``size`` JPEGs and a matching H36M-18 records table (boxes 30–60 % of it)."""
-    import cv2
-
-    from integral_pose.data.io import write_image_atomic
-    from integral_pose.data.records import PoseRecords, RecordsHeader
 
     rng = np.random.default_rng(seed)
     folder.mkdir(parents=True, exist_ok=True)
@@ -81,16 +85,10 @@ def _rates(datasets: list[PoseDataset], count: int, repeats: int) -> list[float]
 
 def main(images: int = 40, patches: tuple[int, ...] = (256, 128), repeats: int = 3, size: int = 1000) -> int:
     """Run the benchmark and print one table per patch size; returns the exit code."""
-    import cv2
-
-    from integral_pose.data.augment import AugmentConfig
-    from integral_pose.data.dataset import PoseDataset
-    from integral_pose.data.precrop import precrop_records
 
     if images < 1 or repeats < 1 or not patches or min(patches) < 8:
         raise ValueError(f"images, patches, repeats: expected >= 1, >= 8 px, >= 1, got {images}, {patches}, {repeats}")
     cv2.setNumThreads(1)
-    import torch
 
     torch.set_num_threads(1)
     aug = AugmentConfig()

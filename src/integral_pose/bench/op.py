@@ -26,6 +26,12 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
+import torch
+from torch.profiler import ProfilerActivity, profile
+
+from integral_pose.errors import CliError
+from integral_pose.geometry.integral import soft_argmax_3d, soft_argmax_3d_reference
+
 __all__ = ["DEFAULT_SIZES", "format_table", "main", "measure"]
 
 #: (B, J, D, H, W) of the paper's Human3.6M model and of the challenge model.
@@ -55,8 +61,6 @@ def _quiet_stderr() -> Iterator[None]:
 
 
 def _cpu_peak_bytes(fn: Callable[[], Any]) -> int:
-    import torch
-    from torch.profiler import ProfilerActivity, profile
 
     with _quiet_stderr(), profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
         result = fn()
@@ -72,7 +76,6 @@ def _cpu_peak_bytes(fn: Callable[[], Any]) -> int:
 
 
 def _cuda_peak_bytes(fn: Callable[[], Any], device: Any) -> int:
-    import torch
 
     torch.cuda.synchronize(device)
     before = torch.cuda.memory_allocated(device)
@@ -107,9 +110,6 @@ def _median_seconds_pair(
 
 def measure(size: tuple[int, int, int, int, int], device: str, repeats: int) -> list[dict[str, Any]]:
     """Rows ``{"pass", "original_s", "ours_s", "original_bytes", "ours_bytes"}`` for one size on one device."""
-    import torch
-
-    from integral_pose.geometry.integral import soft_argmax_3d, soft_argmax_3d_reference
 
     dev = torch.device(device)
     gen = torch.Generator(device="cpu").manual_seed(0)
@@ -189,9 +189,6 @@ def main(
         device: ``"cpu"``, ``"cuda"`` or ``"auto"`` (CPU, plus CUDA when present).
         sizes: ``{label: (B, J, D, H, W)}``; :data:`DEFAULT_SIZES` when ``None``.
     """
-    import torch
-
-    from integral_pose.errors import CliError
 
     if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
         raise CliError(f"--repeats: expected an int >= 1, got {repeats!r}")

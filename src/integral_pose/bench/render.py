@@ -17,23 +17,29 @@ same single thread, and prints how many loader cores keep one training core busy
 
 from __future__ import annotations
 
+import tempfile
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
+import cv2
 import numpy as np
+import torch
+
+from integral_pose.build import build_model
+from integral_pose.config.schema import ModelConfig
+from integral_pose.data.augment import AugmentConfig
+from integral_pose.data.sources.synthmocap import JPEG_QUALITY, _Worker
+from integral_pose.data.sources.synthmocap_live import SynthMocapStream
+from integral_pose.losses import coordinate_l1
+from integral_pose.models import predict_coords
+from integral_pose.synth.render import RayGrid, scaled_camera
 
 __all__ = ["main", "measure", "measure_stream"]
 
 
 def measure(size: int | None, count: int, seed: int = 0) -> dict[str, float]:
     """Seconds per image for the baseline and the full render at width ``size`` (``None`` = native)."""
-    import tempfile
-    from pathlib import Path
-
-    import cv2
-
-    from integral_pose.data.sources.synthmocap import JPEG_QUALITY, _Worker
-    from integral_pose.synth.render import RayGrid, scaled_camera
 
     cv2.setNumThreads(1)
     worker = _Worker(Path(tempfile.gettempdir()), size, seed, None)
@@ -60,14 +66,6 @@ def measure(size: int | None, count: int, seed: int = 0) -> dict[str, float]:
 
 def measure_stream(patch: int, count: int, seed: int = 0) -> dict[str, float]:
     """CPU seconds per image of the on-the-fly stream and of the slim integral model's training step."""
-    import torch
-
-    from integral_pose.build import build_model
-    from integral_pose.config.schema import ModelConfig
-    from integral_pose.data.augment import AugmentConfig
-    from integral_pose.data.sources.synthmocap_live import SynthMocapStream
-    from integral_pose.losses import coordinate_l1
-    from integral_pose.models import predict_coords
 
     aug = AugmentConfig(scale_factor=0.15, rot_factor=15.0, rot_prob=0.3, flip=True, flip_prob=0.5, color_factor=0.2)
     stream = SynthMocapStream((patch, patch), 1_000_000, seed=seed, augment=aug)

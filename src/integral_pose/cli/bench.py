@@ -4,6 +4,12 @@ from __future__ import annotations
 
 import argparse
 
+from integral_pose.bench.infer import main as bench_infer
+from integral_pose.bench.loader import main as bench_loader
+from integral_pose.bench.op import main as bench_op
+from integral_pose.bench.render import main as bench_render
+from integral_pose.bench.train import main as bench_train
+
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register ``ipr bench`` and its sub-benchmarks."""
@@ -19,7 +25,6 @@ def _register_op(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto", help="cpu, cuda or auto (default: auto = both when CUDA is present)")
 
     def run(args: argparse.Namespace) -> int:
-        from integral_pose.bench.op import main as bench_op
 
         return bench_op(repeats=args.repeats, device=args.device)
 
@@ -35,7 +40,6 @@ def _register_render(p: argparse.ArgumentParser) -> None:
                    "training step (default 64; none to skip)")  # fmt: skip
 
     def run(args: argparse.Namespace) -> int:
-        from integral_pose.bench.render import main as bench_render
 
         return bench_render(sizes=args.sizes, count=args.count, seed=args.seed, stream_patches=args.stream)
 
@@ -49,7 +53,6 @@ def _register_loader(p: argparse.ArgumentParser) -> None:
     p.add_argument("--size", type=int, default=1000, help="image side in px (default 1000)")
 
     def run(args: argparse.Namespace) -> int:
-        from integral_pose.bench.loader import main as bench_loader
 
         return bench_loader(images=args.images, patches=tuple(args.patch), repeats=args.repeats, size=args.size)
 
@@ -67,7 +70,6 @@ def _register_infer(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
 
     def run(args: argparse.Namespace) -> int:
-        from integral_pose.bench.infer import main as bench_infer
 
         return bench_infer(
             checkpoint=args.checkpoint,
@@ -94,8 +96,6 @@ def _register_train(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="cpu", help="cpu, cuda or auto (default cpu)")
 
     def run(args: argparse.Namespace) -> int:
-        from integral_pose.bench.train import main as bench_train
-
         return bench_train(preset=args.preset, batch=args.batch, steps=args.steps, warmup=args.warmup,
                            device=args.device, threads=args.threads)  # fmt: skip
 

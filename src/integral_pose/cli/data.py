@@ -10,6 +10,7 @@ import argparse
 from collections.abc import Callable
 
 from integral_pose.cli import data_prepare
+from integral_pose.data.sources.synthmocap import generate_synthmocap
 from integral_pose.errors import CliError
 from integral_pose.fileio import check_writable_dir
 
@@ -35,7 +36,6 @@ def _register_synthmocap(p: argparse.ArgumentParser) -> None:
     p.add_argument("--preview", action="store_true", help="also write preview.png with the skeletons drawn")
 
     def run(args: argparse.Namespace) -> int:
-        from integral_pose.data.sources.synthmocap import generate_synthmocap
 
         test_frames = args.test_frames if args.test_frames is not None else max(1, args.frames // 4)
         check_writable_dir(args.out, "--out")

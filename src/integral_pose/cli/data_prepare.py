@@ -11,7 +11,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+from tqdm import tqdm
+
 from integral_pose.conventions import DEFAULT_RECT_3D_MM
+from integral_pose.data.convert.h36m_raw import convert_raw
+from integral_pose.data.precrop import DEFAULT_MARGIN, precrop_records
+from integral_pose.data.records import hash_files, load_records, save_records
+from integral_pose.data.sources import common, h36m
+from integral_pose.data.sources.coco import read_coco
+from integral_pose.data.sources.h36m_challenge import read_challenge
+from integral_pose.data.sources.mpii import read_mpii
 from integral_pose.errors import CliError
 from integral_pose.fileio import check_writable_dir
 
@@ -46,7 +56,6 @@ def _register_prepare(p: argparse.ArgumentParser) -> None:
     p.add_argument("--force", action="store_true", help="rebuild even when --out is up to date")
 
     def run(args: argparse.Namespace) -> int:
-        from integral_pose.data.records import load_records, save_records
 
         out = Path(args.out)
         if out.suffix != ".npz":
@@ -71,7 +80,6 @@ def _register_prepare(p: argparse.ArgumentParser) -> None:
 
 
 def _sources_unchanged(meta: dict[str, Any], source_hash: str) -> bool:
-    from integral_pose.data.records import hash_files
 
     files = meta.get("source_files")
     if not files or not source_hash:
@@ -83,11 +91,8 @@ def _sources_unchanged(meta: dict[str, Any], source_hash: str) -> bool:
 
 
 def _read(args: argparse.Namespace) -> Any:
-    from integral_pose.data.sources import common
 
     if args.source == "h36m":
-        from integral_pose.data.sources import h36m
-
         if args.subjects:
             subjects = h36m.parse_subjects(args.subjects)
         else:
@@ -107,16 +112,10 @@ def _read(args: argparse.Namespace) -> Any:
             rect_3d_mm=args.rect_3d_mm,
         )
     elif args.source == "h36m-challenge":
-        from integral_pose.data.sources.h36m_challenge import read_challenge
-
         records = read_challenge(args.root, args.split, pred_2d=args.pred_2d)
     elif args.source == "mpii":
-        from integral_pose.data.sources.mpii import read_mpii
-
         records = read_mpii(args.root, args.split, joint_set=args.joint_set)
     else:
-        from integral_pose.data.sources.coco import read_coco
-
         records = read_coco(args.root, args.split, joint_set=args.joint_set)
     if args.detector_boxes:
         boxes = common.load_detector_boxes(args.detector_boxes)
@@ -126,7 +125,6 @@ def _read(args: argparse.Namespace) -> Any:
 
 def summarize(records: Any) -> str:
     """Multi-line summary of a table: frames, subjects, actions, joints with valid 3D."""
-    import numpy as np
 
     h = records.header
     n = len(records)
@@ -153,8 +151,6 @@ def _register_convert(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
     def run(args: argparse.Namespace) -> int:
-        from integral_pose.data.convert.h36m_raw import convert_raw
-
         s = convert_raw(
             args.src, args.dst, stride=args.stride, workers=args.workers, subjects=args.subjects,
             progress=not args.quiet,
@@ -178,10 +174,6 @@ def _register_precrop(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
     def run(args: argparse.Namespace) -> int:
-        from tqdm import tqdm
-
-        from integral_pose.data.precrop import DEFAULT_MARGIN, precrop_records
-        from integral_pose.data.records import load_records, save_records
 
         recs = load_records(args.records)
         check_writable_dir(args.out_dir, "--out-dir")

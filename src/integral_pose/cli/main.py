@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import TextIO
 
 from integral_pose import __version__
+from integral_pose.cli import verbs
 from integral_pose.errors import CliError
 
 
@@ -46,7 +47,6 @@ def _warning_printer(verb: str) -> Callable[..., None]:
 
 def build_parser() -> argparse.ArgumentParser:
     """Build the full ``ipr`` argument parser with every verb registered."""
-    from integral_pose.cli import verbs
 
     parser = argparse.ArgumentParser(
         prog="ipr",

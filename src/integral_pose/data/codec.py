@@ -35,7 +35,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import cv2
 import numpy as np
+import torch
 
 from integral_pose.config.io import config_from_dict
 from integral_pose.conventions import DEFAULT_RECT_3D_MM, MEAN_SKELETON_LENGTH_MM
@@ -119,7 +121,6 @@ def crop_transform(
 
 def warp_patch(image: np.ndarray, affine: np.ndarray, patch_size: Sequence[int]) -> np.ndarray:
     """Warp ``image`` (H, W, C) into a ``patch_size`` patch with ``cv2.warpAffine`` (bilinear, constant-0 border)."""
-    import cv2
 
     pw, ph = _patch_wh(patch_size)
     a = np.asarray(affine, dtype=np.float64)
@@ -280,8 +281,6 @@ def decode(
     uv_p = normalized_to_patch(pred_norm, patch_size)  # (N, J, 2) patch px
     a = inv_affine
     if hasattr(pred_norm, "detach"):  # torch: bring the affine to the prediction's dtype/device
-        import torch
-
         a = torch.as_tensor(inv_affine).to(device=pred_norm.device, dtype=pred_norm.dtype)
     else:
         a = np.asarray(inv_affine, dtype=np.float64)

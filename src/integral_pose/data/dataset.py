@@ -35,12 +35,14 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import torch
 
 from integral_pose.conventions import DEFAULT_RECT_3D_MM
 from integral_pose.data.augment import IDENTITY, AugmentConfig, AugmentParams, sample_augment, sample_rng
 from integral_pose.data.codec import IMAGENET_MEAN, IMAGENET_STD, crop_transform, encode, normalize_patch, warp_patch
 from integral_pose.data.io import ImageReadError, adjust_affine_for_reduction, choose_reduction, read_image
 from integral_pose.data.records import PoseRecords
+from integral_pose.data.sources.h36m_challenge import pixels_per_mm
 from integral_pose.skeletons import get_skeleton
 
 __all__ = ["ConcatPoseDataset", "PoseDataset", "check_decoded_size", "sample_item", "split_key"]
@@ -50,7 +52,6 @@ _MAX_REPLACEMENTS = 10
 
 def torch_bool(value: bool) -> Any:
     """A 0-d bool tensor."""
-    import torch
 
     return torch.tensor(bool(value))
 
@@ -225,8 +226,6 @@ class PoseDataset:
         j3 = rec.joints_3d_cam[index] if self.has_3d else None
         depth_norm = self.rect_3d_mm
         if self.depth_mode == "box" and j3 is not None and np.isfinite(j3).all():
-            from integral_pose.data.sources.h36m_challenge import pixels_per_mm
-
             ext_w = max(float(rec.box[index, 2]), float(rec.box[index, 3]) * self.patch_size[0] / self.patch_size[1])
             depth_norm = ext_w / pixels_per_mm(rec.joints_2d[index], j3, rec.joints_vis[index])
         return sample_item(
@@ -283,7 +282,6 @@ def sample_item(
         depth_norm_mm: depth normaliser of the target (mm). flip_perm: (J,) left/right permutation.
         root: root joint index. has_3d: whether the source has 3D labels.
     """
-    import torch
 
     j3 = joints_3d_cam if has_3d else None
     target, weight = encode(
@@ -353,7 +351,6 @@ class ConcatPoseDataset:
         return part, int(index - self.offsets[part])
 
     def __getitem__(self, key: Any) -> dict[str, Any]:
-        import torch
 
         index, epoch = split_key(key)
         part, local = self.locate(index)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from integral_pose.fileio import atomic_write_bytes
@@ -90,7 +91,6 @@ def read_image(path: str | os.PathLike[str], reduction: int = 1) -> np.ndarray:
         ImageReadError: the file cannot be decoded or is a truncated JPEG.
         ValueError: ``reduction`` is not one of 1, 2, 4, 8.
     """
-    import cv2
 
     if reduction not in REDUCTION_FACTORS:
         raise ValueError(f"reduction: expected one of {REDUCTION_FACTORS}, got {reduction!r}")
@@ -159,7 +159,6 @@ def choose_reduction(box_size: float, patch_size: float, min_scale: float = 1.0,
 
 def write_image_atomic(path: str | os.PathLike[str], image: np.ndarray, jpeg_quality: int = 95) -> Path:
     """Encode ``image`` (BGR uint8) by the file's extension and write it atomically (tmp + fsync + rename)."""
-    import cv2
 
     p = Path(path)
     params = [cv2.IMWRITE_JPEG_QUALITY, int(jpeg_quality)] if p.suffix.lower() in (".jpg", ".jpeg") else []

@@ -15,6 +15,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from integral_pose.data.io import read_image, write_image_atomic
@@ -42,7 +43,6 @@ def crop_region(box_xywh: np.ndarray, image_wh: tuple[int, int], margin: float) 
 def _shrink(region: np.ndarray, k: float, size: tuple[int, int]) -> np.ndarray:
     """Resample ``region`` by the isotropic map ``u' = k·u`` into ``size`` (W, H): ``pyrDown`` halvings (pixel i →
     i/2 exactly) while k ≤ 1/2, then one bilinear ``warpAffine`` for the rest."""
-    import cv2
 
     if k == 1.0:
         return region

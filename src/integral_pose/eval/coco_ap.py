@@ -27,6 +27,8 @@ from typing import Any
 
 import numpy as np
 
+from integral_pose.skeletons import COCO_17
+
 __all__ = [
     "COCO_SIGMAS",
     "COCO_STAT_NAMES",
@@ -90,7 +92,6 @@ def fill_missing_keypoints(keypoints: np.ndarray) -> np.ndarray:
     Returns:
         (N, 17, 2) float64 without NaN (rows with no prediction at all are zeros).
     """
-    from integral_pose.skeletons import COCO_17
 
     k = np.array(keypoints, dtype=np.float64)
     if k.ndim != 3 or k.shape[1:] != (17, 2):

@@ -11,6 +11,7 @@ import os
 import sys
 from typing import Any
 
+import cv2
 import numpy as np
 
 __all__ = ["LiveView", "display_unavailable"]
@@ -24,7 +25,6 @@ def display_unavailable(env: dict[str, str] | None = None) -> str | None:
     Args:
         env: the environment to read (default ``os.environ``).
     """
-    import cv2
 
     env = dict(os.environ) if env is None else env
     if sys.platform.startswith("linux") and not (env.get("DISPLAY") or env.get("WAYLAND_DISPLAY")):
@@ -52,7 +52,6 @@ class LiveView:
     """
 
     def __init__(self, title: str = "integral-pose", max_side: int = 1280) -> None:
-        import cv2
 
         self.title = title
         self.max_side = int(max_side)

@@ -34,11 +34,16 @@ from pathlib import Path
 from typing import Any, overload
 
 import numpy as np
+import torch
 
+from integral_pose.data.codec import crop_image, flip_normalized, normalize_patch
+from integral_pose.export import onnx as ex
 from integral_pose.export.onnx import ModelContract
 from integral_pose.fileio import read_json
+from integral_pose.geometry.camera import Camera, solve_root_translation
 from integral_pose.inference.detector import BoxDetector, Detections, make_detector, validate_boxes
 from integral_pose.inference.results import PoseResult
+from integral_pose.inference.sources import read_image
 from integral_pose.models.zoo import resolve_model_file
 
 __all__ = [
@@ -103,7 +108,6 @@ def as_rgb_image(image: Any, color: str = "rgb", name: str = "image") -> np.ndar
         ValueError: wrong shape/channels, empty image, unknown ``color``.
         FileNotFoundError: a path that does not exist.
     """
-    from integral_pose.inference.sources import read_image
 
     if color not in ("rgb", "bgr"):
         raise ValueError(f"color: expected 'rgb' or 'bgr', got {color!r}")
@@ -130,7 +134,6 @@ def check_intrinsics(K: Any) -> np.ndarray:
     Raises:
         ValueError: not 3×3, non-finite values, non-positive focal length, or a malformed last row / skew.
     """
-    from integral_pose.geometry.camera import Camera
 
     try:
         Km = np.asarray(K, dtype=np.float64)
@@ -156,7 +159,6 @@ class _TorchBackend:
         self.device = device
 
     def run(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        import torch
 
         with torch.inference_mode():
             c, s = self.graph(torch.from_numpy(crops).to(self.device))
@@ -193,8 +195,6 @@ def _check_device(device: str) -> str:
     if not isinstance(device, str) or not (device == "cpu" or device == "cuda" or device.startswith("cuda:")):
         raise ValueError(f"device: expected 'cpu', 'cuda' or 'cuda:N', got {device!r}")
     if device.startswith("cuda"):
-        import torch
-
         if not torch.cuda.is_available():
             raise ValueError(f"device: {device!r} requested but CUDA is not available here; use device='cpu'")
     return device
@@ -209,8 +209,9 @@ class PoseEstimator:
     Args:
         backend: a runner with ``run(crops) -> (coords, scores)`` (made by :meth:`from_checkpoint`).
         contract: the model's input/output contract.
-        detector: box source used when no boxes are given: ``"hog"`` (default), ``"full"``, ``"onnx:PATH"`` or a
-            :class:`~integral_pose.inference.detector.BoxDetector`.
+        detector: box source used when no boxes are given: ``"auto"`` (default: the bundled ``"ssdlite"`` person
+            detector when onnxruntime is installed, else ``"hog"``), ``"ssdlite"``, ``"hog"``, ``"full"``,
+            ``"onnx:PATH"`` or a :class:`~integral_pose.inference.detector.BoxDetector`.
         batch_size: crops per network call.
     """
 
@@ -218,7 +219,7 @@ class PoseEstimator:
         self,
         backend: _TorchBackend | _OnnxBackend,
         contract: ModelContract,
-        detector: str | BoxDetector = "hog",
+        detector: str | BoxDetector = "auto",
         batch_size: int = 16,
     ) -> None:
         if not isinstance(batch_size, int) or batch_size < 1:
@@ -234,7 +235,7 @@ class PoseEstimator:
         path: str | os.PathLike[str],
         device: str = "cpu",
         backend: str = "torch",
-        detector: str | BoxDetector = "hog",
+        detector: str | BoxDetector = "auto",
         batch_size: int = 16,
         recipe: str | os.PathLike[str] | None = None,
     ) -> PoseEstimator:
@@ -257,7 +258,6 @@ class PoseEstimator:
             ValueError: unknown backend/device, a file that is not an integral-pose checkpoint/export, or a
                 corrupt file; an original checkpoint without its recipe.
         """
-        from integral_pose.export import onnx as ex
 
         if backend not in BACKENDS:
             raise ValueError(f"backend: expected one of {BACKENDS}, got {backend!r}")
@@ -403,8 +403,6 @@ class PoseEstimator:
         box_format: str = "xywh",
     ) -> list[PoseResult]:
         """Lower-level :meth:`__call__` on already validated RGB arrays, with per-image boxes and intrinsics."""
-        from integral_pose.data.codec import crop_image, normalize_patch
-        from integral_pose.geometry.camera import Camera
 
         c = self.contract
         if not isinstance(flip_test, bool):
@@ -435,7 +433,6 @@ class PoseEstimator:
         return self._assemble(images, dets, Ks, root_from, coords, scores, np.asarray(invs), fov_deg, flip_test, names)
 
     def _run(self, x: np.ndarray, flip_test: bool) -> tuple[np.ndarray, np.ndarray]:
-        from integral_pose.data.codec import flip_normalized
 
         coords, scores = [], []
         for i in range(0, x.shape[0], self.batch_size):
@@ -467,7 +464,6 @@ class PoseEstimator:
         flip_test: bool,
         names: list[str],
     ) -> list[PoseResult]:
-        from integral_pose.geometry.camera import solve_root_translation
 
         c = self.contract
         codec = c.pose_codec

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from integral_pose.fileio import atomic_write_bytes
+from integral_pose.viz.draw2d import draw_poses_2d
 
 __all__ = ["RESULT_FORMAT_VERSION", "UNITS", "PoseResult"]
 
@@ -204,7 +205,6 @@ class PoseResult:
 
     def draw(self, image: np.ndarray, min_score: float = 0.2, draw_boxes: bool = True) -> np.ndarray:
         """2D overlay on a copy of ``image`` ((H, W, 3) uint8 RGB); see ``viz.draw2d.draw_poses_2d``."""
-        from integral_pose.viz.draw2d import draw_poses_2d
 
         return draw_poses_2d(
             image,

@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 __all__ = [
@@ -67,7 +68,6 @@ def read_image(path: str | os.PathLike[str]) -> np.ndarray:
         FileNotFoundError: ``path`` does not exist or is not a file.
         ValueError: the file exists but cannot be decoded as an image.
     """
-    import cv2
 
     p = Path(path)
     if not p.is_file():
@@ -189,7 +189,6 @@ def open_source(spec: str | os.PathLike[str], skip_unreadable: bool = False) -> 
 
 
 def _probe_video(path: Path) -> tuple[int | None, float | None]:
-    import cv2
 
     cap = cv2.VideoCapture(str(path))
     try:
@@ -217,7 +216,6 @@ def _iter_capture(
     the next frame, so one broken frame does not end the video; the broken frames are appended to ``skipped`` when
     a later frame decodes (or raise ``ValueError`` when ``skipped`` is ``None``). Failures with no decodable frame
     after them are the end of the stream. A frame keeps its position in the stream as its index and name."""
-    import cv2
 
     cap = cv2.VideoCapture(target if isinstance(target, int) else str(target))
     try:

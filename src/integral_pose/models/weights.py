@@ -14,6 +14,9 @@
 * :func:`original_model_for_recipe` — the same network checked against the recipe it was trained with
   (:func:`integral_pose.models.zoo.recipe_config`), which fixes its codec; ``engine.original`` turns the pair into
   our checkpoint format (in memory for ``--recipe``, or written once by ``ipr convert``).
+
+Length: over 600 lines because every way a weight file enters the package — format sniffing, the weights-only
+unpickler and its error messages, strict key comparison — lives here once, and both families of file above share it.
 """
 
 from __future__ import annotations

@@ -24,8 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from integral_pose.config.io import apply_overrides, config_from_dict, load_config
+from integral_pose.config.io import config_with_overrides, load_config
 from integral_pose.config.schema import Config
+from integral_pose.conventions import DEFAULT_PATCH_SIZE, DEFAULT_RECT_3D_MM, MEAN_SKELETON_LENGTH_MM
 
 __all__ = [
     "MODELS",
@@ -111,7 +112,13 @@ def _h36m_r50(arch: str) -> dict[str, Any]:
     test = {"kind": "h36m", "records": "data_cache/h36m/test_s9s11_every64.npz", "box_aspect": "keep"}
     return {
         "model": model,
-        "data": {"patch_width": 256, "patch_height": 256, "rect_3d_mm": 2000.0, "test": [test], "box_source": "gt"},
+        "data": {
+            "patch_width": DEFAULT_PATCH_SIZE[0],
+            "patch_height": DEFAULT_PATCH_SIZE[1],
+            "rect_3d_mm": DEFAULT_RECT_3D_MM,
+            "test": [test],
+            "box_source": "gt",
+        },
         "eval": {"protocol": "h36m_p2", "flip_test": True, "root_depth": "gt"},
     }
 
@@ -135,11 +142,16 @@ def _challenge_r152(patch_w: int, patch_h: int, depth_bins: int) -> dict[str, An
         "data": {
             "patch_width": patch_w,
             "patch_height": patch_h,
-            "rect_3d_mm": 2000.0,
+            "rect_3d_mm": DEFAULT_RECT_3D_MM,
             "test": [test],
             "box_source": "tight",
         },
-        "eval": {"protocol": "h36m_p2", "flip_test": True, "root_depth": "gt", "bone_length_rescale": 4502.881},
+        "eval": {
+            "protocol": "h36m_p2",
+            "flip_test": True,
+            "root_depth": "gt",
+            "bone_length_rescale": MEAN_SKELETON_LENGTH_MM,
+        },
     }
 
 
@@ -204,7 +216,7 @@ def recipe_config(recipe: str | os.PathLike[str] | Config, overrides: Iterable[s
     text = os.fspath(recipe)
     if text in ORIGINAL_RECIPES and not Path(text).exists():
         values = {"name": text, **ORIGINAL_RECIPES[text].settings}
-        return config_from_dict(apply_overrides(values, overrides))
+        return config_with_overrides(values, overrides, source=f"the built-in recipe {text!r}")
     if not Path(text).is_file():
         raise FileNotFoundError(
             f"recipe: {text!r} is neither a recipe name ({', '.join(ORIGINAL_RECIPES)}) nor an existing YAML file"

@@ -30,6 +30,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -467,7 +468,6 @@ def read_urdf_joints(path: str | os.PathLike[str]) -> dict[str, UrdfJoint]:
         FileNotFoundError: missing file.
         ValueError: not XML, a joint without parent/child/origin, or a non-zero ``rpy``; names file and joint.
     """
-    import xml.etree.ElementTree as ET
 
     path = Path(path)
     if not path.is_file():

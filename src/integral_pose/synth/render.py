@@ -16,12 +16,16 @@ pixel coordinate (:class:`RayGrid`, computed with :meth:`Camera.undistort_normal
 distorted projections :meth:`Camera.project` of the 3D joints, land exactly on the rendered joints.
 
 Pixel ``i`` has coordinate ``i`` (pixel centres at integers), as everywhere in the project.
+
+Length: over 600 lines because the scene sampler, the ray grid and the primitives' ray casts share one depth buffer
+and one coverage model; split apart, each piece would only be read together with the others.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from integral_pose.geometry.camera import Camera
@@ -526,7 +530,6 @@ class Background:
 
     def sample(self, rng: np.random.Generator, width: int, height: int) -> np.ndarray:
         """(height, width, 3) uint8 BGR background."""
-        import cv2
 
         noise_lo = rng.normal(0.0, 1.0, size=(int(rng.integers(3, 9)), int(rng.integers(3, 9)), 3)).astype(np.float32)
         # smooth noise: cubic up to 1/8 resolution, then linear to full size (cheap)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import cv2
 import numpy as np
 
 from integral_pose.data.io import check_image_u8
@@ -79,7 +80,6 @@ def _fix(p: np.ndarray) -> tuple[int, int]:
 
 def draw_boxes(image: np.ndarray, boxes: np.ndarray, color: Sequence[int] = BOX_RGB, thickness: int = 0) -> np.ndarray:
     """Draw (N, 4) xywh px boxes on a copy of ``image`` (H, W, 3) uint8 RGB. ``thickness=0`` picks one from size."""
-    import cv2
 
     out = _check_rgb(image)
     b = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
@@ -115,7 +115,6 @@ def draw_poses_2d(
     Returns:
         A new (H, W, 3) uint8 RGB image.
     """
-    import cv2
 
     out = _check_rgb(image)
     kp = np.asarray(keypoints, dtype=np.float64)
@@ -157,7 +156,6 @@ def draw_poses_2d(
 
 def hstack_images(left: np.ndarray, right: np.ndarray) -> np.ndarray:
     """Put two (H, W, 3) uint8 images side by side; ``right`` is resized to ``left``'s height (aspect kept)."""
-    import cv2
 
     a, b = _check_rgb(left), _check_rgb(right)
     if b.shape[0] != a.shape[0]:

@@ -23,13 +23,16 @@ idempotent.
 from __future__ import annotations
 
 import json
+import multiprocessing as mp
 import os
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import cv2
 import numpy as np
+from tqdm import tqdm
 
 from integral_pose.data.io import write_image_atomic
 from integral_pose.data.sources.h36m import (
@@ -132,7 +135,6 @@ def plan_jobs(src: str | os.PathLike[str], subjects: Sequence[int] | None = None
 
 def _convert_one(job: ConvertJob, dst: str, stride: int, jpeg_quality: int) -> tuple[str, str, int]:
     """Convert one video; returns (folder, status, frames written) with status 'done'|'skipped'|'broken'."""
-    import cv2
 
     out = Path(dst)
     meta_path = out / "annot" / job.folder / "matlab_meta.txt"
@@ -219,7 +221,6 @@ def convert_raw(
     jobs = plan_jobs(src, subjects)
     summary = ConvertSummary()
     args = [(j, str(out), stride, jpeg_quality) for j in jobs]
-    from tqdm import tqdm
 
     bar = tqdm(total=len(jobs), desc="h36m-convert", unit="video", disable=not progress)
     try:
@@ -227,8 +228,6 @@ def convert_raw(
             results = map(_star, args)
             pool = None
         else:
-            import multiprocessing as mp
-
             pool = mp.get_context("spawn").Pool(workers)
             results = pool.imap_unordered(_star, args)
         for folder, status, frames in results:

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from integral_pose.data.io import read_image
 from integral_pose.data.records import PoseRecords
 from integral_pose.fileio import read_json
 
@@ -115,7 +116,6 @@ def image_size(path: str | os.PathLike[str]) -> tuple[int, int]:
                     h, w = struct.unpack(">HH", data[1:5])
                     return int(w), int(h)
                 fh.seek(length - 2, os.SEEK_CUR)
-    from integral_pose.data.io import read_image
 
     img = read_image(p)
     return int(img.shape[1]), int(img.shape[0])

@@ -32,18 +32,24 @@ the number of worker processes.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import multiprocessing as mp
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
+from tqdm import tqdm
 
 from integral_pose.data.records import PoseRecords, RecordsHeader, load_records, save_records
 from integral_pose.data.sources.h36m import load_h36m_cameras
 from integral_pose.fileio import atomic_write_bytes, atomic_write_json
 from integral_pose.skeletons import H36M_18
+from integral_pose.synth.render import Background, RayGrid, body_primitives, render_body, sample_scene
+from integral_pose.synth.retarget import CMU_ACTIONS, CMU_CLIPS, DEEPMIMIC_CLIPS, assets_dir, load_clip_library
 
 __all__ = [
     "GENERATOR_VERSION",
@@ -71,7 +77,6 @@ _PHOTOS = ("images/astronaut.png", "images/camera.png", "images/grace_hopper.jpg
 
 def clip_sources() -> dict[str, dict[str, str]]:
     """``{action: {"source", "clip_id", "file"}}`` for every clip: where each records' action comes from."""
-    from integral_pose.synth.retarget import CMU_ACTIONS, CMU_CLIPS, DEEPMIMIC_CLIPS
 
     out = {CMU_ACTIONS[c]: {"source": "cmu", "clip_id": c, "file": f"cmu_mocap/{c}.bvh"} for c in CMU_CLIPS}
     for name in DEEPMIMIC_CLIPS:
@@ -81,7 +86,6 @@ def clip_sources() -> dict[str, dict[str, str]]:
 
 def split_clips_and_cameras(split: str) -> tuple[list[str], list[str]]:
     """Clip (action) names and camera ids of ``split`` (``"train"`` or ``"test"``)."""
-    from integral_pose.synth.retarget import CMU_ACTIONS, CMU_CLIPS, DEEPMIMIC_CLIPS
 
     all_clips = [*(CMU_ACTIONS[c] for c in CMU_CLIPS), *DEEPMIMIC_CLIPS]
     all_cams = ["54138969", "55011271", "58860488", "60457274"]
@@ -107,10 +111,6 @@ class _Worker:
     grids: dict[str, Any] | None = None
 
     def setup(self) -> None:
-        import cv2
-
-        from integral_pose.synth.render import Background
-        from integral_pose.synth.retarget import assets_dir, load_clip_library
 
         base = self.assets or assets_dir()
         self.clips = load_clip_library(base)
@@ -128,7 +128,6 @@ class _Worker:
 
     def render(self, split: str, index: int) -> dict[str, Any]:
         """Render sample ``index`` of ``split``, write its JPEG and return its record row."""
-        import cv2
 
         img, row = self.make(split, index)
         path = self.out_dir / row["image_path"]
@@ -138,7 +137,6 @@ class _Worker:
 
     def make(self, split: str, index: int) -> tuple[np.ndarray, dict[str, Any]]:
         """Render sample ``index`` of ``split`` in memory: ``(BGR uint8 image, record row)``."""
-        from integral_pose.synth.render import RayGrid, body_primitives, render_body, sample_scene
 
         if self.clips is None:
             self.setup()
@@ -189,7 +187,6 @@ _WORKER: _Worker | None = None
 def _init_worker(out_dir: str, size: int | None, seed: int, assets: str | None) -> None:
     global _WORKER
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    import cv2
 
     cv2.setNumThreads(1)
     _WORKER = _Worker(Path(out_dir), size, seed, Path(assets) if assets else None)
@@ -331,7 +328,6 @@ def generate_synthmocap(
     for split in ("train", "test"):
         (out / "images" / split).mkdir(parents=True, exist_ok=True)
     _write_json_atomic(manifest, {"params": params, "complete": False})
-    import hashlib
 
     params_hash = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()
     tasks = [("train", i) for i in range(frames_train)] + [("test", i) for i in range(frames_test)]
@@ -364,7 +360,6 @@ def _run_tasks(
     progress: bool,
     assets: str | os.PathLike[str] | None,
 ) -> list[dict[str, Any]]:
-    from tqdm import tqdm
 
     init_args = (str(out), size, seed, str(assets) if assets is not None else None)
     bar = tqdm(total=len(tasks), desc="synthmocap", unit="img", disable=not progress)
@@ -376,8 +371,6 @@ def _run_tasks(
                 rows.append(_render_task(t))
                 bar.update(1)
         else:
-            import multiprocessing as mp
-
             ctx = mp.get_context("spawn" if os.name == "nt" else "fork")
             chunk = max(1, min(16, len(tasks) // (workers * 8)))
             with ctx.Pool(workers, initializer=_init_worker, initargs=init_args) as pool:
@@ -396,7 +389,6 @@ def make_preview(out_dir: str | os.PathLike[str], count: int = 16, tile: int = 2
     as hollow circles. A ``KEY_HEIGHT`` px strip under the tiles is the colour key (left / right / centre /
     outside the image).
     """
-    import cv2
 
     out = Path(out_dir)
     tables = [load_records(out / "train.npz"), load_records(out / "test.npz")]
@@ -444,7 +436,6 @@ def _side(joint: int) -> str:
 
 def _colour_key(width: int) -> np.ndarray:
     """A (KEY_HEIGHT, width, 3) BGR strip: a short bone in each side colour with its name, and a hollow joint."""
-    import cv2
 
     key = np.zeros((KEY_HEIGHT, width, 3), dtype=np.uint8)
     x, y = 6, KEY_HEIGHT // 2

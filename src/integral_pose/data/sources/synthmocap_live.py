@@ -37,10 +37,11 @@ from integral_pose.conventions import DEFAULT_RECT_3D_MM
 from integral_pose.data.augment import IDENTITY, AugmentConfig, AugmentParams, sample_augment, sample_rng
 from integral_pose.data.codec import IMAGENET_MEAN, IMAGENET_STD, crop_transform, normalize_patch, warp_patch
 from integral_pose.data.dataset import sample_item, split_key
+from integral_pose.data.sources.synthmocap import _Worker, split_clips_and_cameras
 from integral_pose.geometry.affine import apply_affine
 from integral_pose.geometry.camera import Camera
 from integral_pose.skeletons import H36M_18
-from integral_pose.synth.render import PoseVariety
+from integral_pose.synth.render import PoseVariety, RayGrid, body_primitives, render_body, sample_scene
 
 __all__ = ["STREAM_CODE", "SynthMocapStream", "window_camera"]
 
@@ -140,8 +141,6 @@ class SynthMocapStream:
 
     def _assets(self) -> Any:
         if self._state is None:
-            from integral_pose.data.sources.synthmocap import _Worker
-
             worker = _Worker(Path("."), None, self.seed, self.assets)
             worker.setup()
             self._state = worker
@@ -160,8 +159,6 @@ class SynthMocapStream:
             ``{"patch", "joints_2d", "joints_3d_cam", "box", "affine", "inv_affine", "params", "camera",
             "action", "image_size"}``.
         """
-        from integral_pose.data.sources.synthmocap import split_clips_and_cameras
-        from integral_pose.synth.render import RayGrid, body_primitives, render_body, sample_scene
 
         worker = self._assets()
         clip_names, cam_ids = split_clips_and_cameras(self.split)
