@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from pathlib import Path
-from types import ModuleType
 
 import pytest
+from tiny_model import tiny_checkpoint_in, tiny_onnx_in
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
@@ -29,21 +28,13 @@ def assets_dir() -> Path:
     return ASSETS
 
 
-def _tiny_model_helpers() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("ipr_tiny_model", REPO / "tests" / "inference" / "tiny_model.py")
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
 @pytest.fixture(scope="session")
 def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small randomly initialised model saved with the checkpoint API (built once per session)."""
-    return _tiny_model_helpers().tiny_checkpoint_in(tmp_path_factory.getbasetemp())
+    return tiny_checkpoint_in(tmp_path_factory.getbasetemp())
 
 
 @pytest.fixture(scope="session")
 def tiny_onnx(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The ONNX export of :func:`tiny_checkpoint` (built once per session)."""
-    return _tiny_model_helpers().tiny_onnx_in(tmp_path_factory.getbasetemp())
+    return tiny_onnx_in(tmp_path_factory.getbasetemp())

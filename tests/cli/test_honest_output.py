@@ -3,13 +3,12 @@ loads, stage lines for eval and export, and the package's warnings as one line."
 
 from __future__ import annotations
 
-import importlib.util
 import time
 import warnings
 from pathlib import Path
-from types import ModuleType
 
 import pytest
+from tiny_data import make_tiny_split
 
 from integral_pose.cli.main import main
 from integral_pose.data.checks import check_records_inputs
@@ -17,18 +16,10 @@ from integral_pose.data.checks import check_records_inputs
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _integration_helpers() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("ipr_tiny_data", REPO / "tests" / "integration" / "conftest.py")
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
 @pytest.fixture(scope="module")
 def synth_records(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Four SynthMocap-labelled samples (records header dataset 'synthmocap')."""
-    return _integration_helpers().make_tiny_split(tmp_path_factory.mktemp("synth"), "test", 4, seed=5, size=64)
+    return make_tiny_split(tmp_path_factory.mktemp("synth"), "test", 4, seed=5, size=64)
 
 
 def _test_data(records: Path) -> str:

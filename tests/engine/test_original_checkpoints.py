@@ -8,12 +8,11 @@ keeps every key name and the block structure of the released files (ResNet-50 an
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import json
 from pathlib import Path
-from types import ModuleType
 
 import numpy as np
+import original_layout as OL
 import pytest
 import torch
 
@@ -29,17 +28,6 @@ from integral_pose.models.zoo import ORIGINAL_RECIPES, recipe_config
 REPO = Path(__file__).resolve().parents[2]
 PHOTO = REPO / "src" / "integral_pose" / "assets" / "images" / "grace_hopper.jpg"
 
-
-def _layout() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("ipr_original_layout", REPO / "tests" / "models" /
-                                                  "original_layout.py")  # fmt: skip
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-OL = _layout()
 
 # (recipe, block counts, width, deconv filters, depth bins, input (H, W))
 FAMILIES = {

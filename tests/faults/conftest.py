@@ -3,24 +3,15 @@ copied), a straight 2-epoch reference run, and helpers that run ``ipr`` in-proce
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from tiny_data import make_tiny_split, run_ipr, write_tiny_config
 
 from integral_pose.cli.main import main
 from integral_pose.config.io import load_config
 from integral_pose.engine.trainer import train
-
-_TINY = Path(__file__).parents[1] / "integration" / "conftest.py"
-_spec = importlib.util.spec_from_file_location("_faults_tiny", _TINY)
-assert _spec is not None and _spec.loader is not None
-_tiny = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_tiny)
-make_tiny_split = _tiny.make_tiny_split
-write_tiny_config = _tiny.write_tiny_config
-run_ipr = _tiny.run_ipr
 
 
 @pytest.fixture(scope="session")

@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
+from tiny_data import REST_POSE_MM
 
 from integral_pose.build import build_model
 from integral_pose.cli.main import main
@@ -23,8 +24,6 @@ from integral_pose.data.records import save_records
 from integral_pose.data.sources.h36m_challenge import read_challenge
 from integral_pose.engine.checkpoint import save_checkpoint
 from integral_pose.skeletons import H36M_18
-
-from .conftest import _REST
 
 
 def _challenge_fixture(root: Path, n: int = 4) -> Path:
@@ -35,7 +34,7 @@ def _challenge_fixture(root: Path, n: int = 4) -> Path:
     preds = {}
     for i in range(n):
         name = f"{i + 1:05d}"
-        pose = _REST + rng.normal(0.0, 30.0, _REST.shape)
+        pose = REST_POSE_MM + rng.normal(0.0, 30.0, REST_POSE_MM.shape)
         pose -= pose[0]
         cv2.imwrite(str(root / "Val" / "IMG" / f"{name}.jpg"), rng.integers(0, 255, (160, 160, 3), dtype=np.uint8))
         rows = "\n".join(",".join(f"{v:.4f}" for v in r) for r in pose[:17])

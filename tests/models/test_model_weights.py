@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
+from original_layout import (
+    OrigAvgPoolHead,
+    OrigDeconvHead,
+    OrigResNetBackbone,
+    OrigResPoseNet,
+    randomise,
+    save_original,
+)
 from torch import nn
 
 from integral_pose.build import build_model
@@ -15,132 +22,15 @@ from integral_pose.models.resnet import resnet18
 from integral_pose.models.weights import load_imagenet, load_original_checkpoint, read_state_dict
 
 
-# ---------------------------------------------------------------------------------------------------------------
-# The original system's modules, written out from its description: torchvision's Bottleneck, a ResNet without
-# avgpool/fc named ``backbone``, a deconvolution head whose layers live in an nn.ModuleList ``features``, and the
-# direct-regression AvgPoolHead; the whole net wrapped in DataParallel when saved.
-# ---------------------------------------------------------------------------------------------------------------
-class OrigBottleneck(nn.Module):
-    expansion = 4
-
-    def __init__(self, inplanes: int, planes: int, stride: int = 1, downsample: nn.Module | None = None) -> None:
-        super().__init__()
-        self.conv1 = nn.Conv2d(inplanes, planes, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(planes)
-        self.conv2 = nn.Conv2d(planes, planes, 3, stride=stride, padding=1, bias=False)
-        self.bn2 = nn.BatchNorm2d(planes)
-        self.conv3 = nn.Conv2d(planes, planes * 4, 1, bias=False)
-        self.bn3 = nn.BatchNorm2d(planes * 4)
-        self.relu = nn.ReLU(inplace=True)
-        self.downsample = downsample
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        residual = x
-        out = self.relu(self.bn1(self.conv1(x)))
-        out = self.relu(self.bn2(self.conv2(out)))
-        out = self.bn3(self.conv3(out))
-        if self.downsample is not None:
-            residual = self.downsample(x)
-        return self.relu(out + residual)
-
-
-class OrigResNetBackbone(nn.Module):
-    def __init__(self, layers: list[int]) -> None:
-        super().__init__()
-        self.inplanes = 64
-        self.conv1 = nn.Conv2d(3, 64, 7, stride=2, padding=3, bias=False)
-        self.bn1 = nn.BatchNorm2d(64)
-        self.relu = nn.ReLU(inplace=True)
-        self.maxpool = nn.MaxPool2d(3, stride=2, padding=1)
-        self.layer1 = self._make(64, layers[0])
-        self.layer2 = self._make(128, layers[1], 2)
-        self.layer3 = self._make(256, layers[2], 2)
-        self.layer4 = self._make(512, layers[3], 2)
-
-    def _make(self, planes: int, blocks: int, stride: int = 1) -> nn.Sequential:
-        ds = None
-        if stride != 1 or self.inplanes != planes * 4:
-            ds = nn.Sequential(nn.Conv2d(self.inplanes, planes * 4, 1, stride=stride, bias=False),
-                               nn.BatchNorm2d(planes * 4))  # fmt: skip
-        mods = [OrigBottleneck(self.inplanes, planes, stride, ds)]
-        self.inplanes = planes * 4
-        mods += [OrigBottleneck(self.inplanes, planes) for _ in range(1, blocks)]
-        return nn.Sequential(*mods)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
-        return self.layer4(self.layer3(self.layer2(self.layer1(x))))
-
-
-class OrigDeconvHead(nn.Module):
-    def __init__(self, in_channels: int, num_layers: int, num_filters: int, out_channels: int) -> None:
-        super().__init__()
-        self.features = nn.ModuleList()
-        for i in range(num_layers):
-            self.features.append(nn.ConvTranspose2d(in_channels if i == 0 else num_filters, num_filters, 4, stride=2,
-                                                    padding=1, output_padding=0, bias=False))  # fmt: skip
-            self.features.append(nn.BatchNorm2d(num_filters))
-            self.features.append(nn.ReLU(inplace=True))
-        self.features.append(nn.Conv2d(num_filters, out_channels, 1, padding=0, bias=True))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        for layer in self.features:
-            x = layer(x)
-        return x
-
-
-class OrigAvgPoolHead(nn.Module):
-    def __init__(self, in_channels: int, out_channels: int, fea_map_size: int) -> None:
-        super().__init__()
-        self.avgpool = nn.AvgPool2d(fea_map_size, stride=1)
-        self.fc = nn.Linear(in_channels, out_channels)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fc(self.avgpool(x).view(x.size(0), -1))
-
-
-class OrigResPoseNet(nn.Module):
-    def __init__(self, backbone: nn.Module, head: nn.Module) -> None:
-        super().__init__()
-        self.backbone = backbone
-        self.head = head
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.backbone(x))
-
-
-def _randomise(net: nn.Module) -> None:
-    """Non-trivial weights and BatchNorm statistics so that a wrong mapping changes the logits."""
-    g = torch.Generator().manual_seed(1)
-    with torch.no_grad():
-        for m in net.modules():
-            if isinstance(m, nn.BatchNorm2d):
-                m.running_mean.copy_(torch.randn(m.num_features, generator=g) * 0.1)
-                m.running_var.copy_(torch.rand(m.num_features, generator=g) + 0.5)
-                m.weight.copy_(torch.rand(m.num_features, generator=g) + 0.5)
-                m.bias.copy_(torch.randn(m.num_features, generator=g) * 0.1)
-            elif isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
-                m.weight.copy_(torch.randn(m.weight.shape, generator=g) * (2.0 / m.weight[0].numel()) ** 0.5)
-
-
-def _save_original(net: nn.Module, path: Path, legacy: bool) -> None:
-    wrapped = nn.DataParallel(net)  # keys gain "module."
-    state = {k: v for k, v in wrapped.state_dict().items() if not k.endswith("num_batches_tracked")}  # PyTorch 0.4.0
-    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
-    ckpt = {"epoch": 7, "network": state, "optimizer": opt.state_dict(), "train_loss": np.float64(0.25),
-            "valid_loss": np.float64(0.5)}  # fmt: skip
-    torch.save(ckpt, path, _use_new_zipfile_serialization=not legacy)
-
-
 @pytest.mark.parametrize("legacy", [False, True])
 def test_original_integral_checkpoint_gives_identical_logits(tmp_path: Path, legacy: bool) -> None:
     torch.set_num_threads(1)
     j, d = 18, 4
     orig = OrigResPoseNet(OrigResNetBackbone([3, 4, 6, 3]), OrigDeconvHead(2048, 3, 32, j * d))
-    _randomise(orig)
+    randomise(orig)
     orig.eval()
     path = tmp_path / "model_chall_train_152ft_384x288.pth.tar"
-    _save_original(orig, path, legacy)
+    save_original(orig, path, legacy, epoch=7)
     keys = list(torch.load(path, weights_only=False)["network"])
     assert keys[0] == "module.backbone.conv1.weight" and keys[-1] == "module.head.features.9.bias"
 
@@ -159,10 +49,10 @@ def test_original_integral_checkpoint_gives_identical_logits(tmp_path: Path, leg
 
 def test_original_direct_checkpoint(tmp_path: Path) -> None:
     orig = OrigResPoseNet(OrigResNetBackbone([3, 4, 6, 3]), OrigAvgPoolHead(2048, 18 * 3, fea_map_size=2))
-    _randomise(orig)
+    randomise(orig)
     orig.eval()
     path = tmp_path / "direct.pth.tar"
-    _save_original(orig, path, legacy=False)
+    save_original(orig, path, legacy=False)
     model, info = load_original_checkpoint(path)
     assert info["arch"] == "direct" and info["depth_bins"] is None
     x = torch.randn(1, 3, 64, 64)  # 2×2 map = fea_map_size, as the original required
@@ -173,7 +63,7 @@ def test_original_direct_checkpoint(tmp_path: Path) -> None:
 def test_original_checkpoint_errors(tmp_path: Path) -> None:
     orig = OrigResPoseNet(OrigResNetBackbone([3, 4, 6, 3]), OrigDeconvHead(2048, 3, 8, 18 * 4))
     path = tmp_path / "o.pth.tar"
-    _save_original(orig, path, legacy=False)
+    save_original(orig, path, legacy=False)
     with pytest.raises(ValueError, match=r"72 channels, not a multiple of num_joints=17"):
         load_original_checkpoint(path, num_joints=17)
     other = tmp_path / "other.pt"

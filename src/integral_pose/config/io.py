@@ -245,8 +245,11 @@ def config_with_overrides(
         raise
 
 
-def _has_key(values: Mapping[str, Any], parts: list[str]) -> bool:
-    """Whether the nested mapping/list ``values`` has the key path ``parts``."""
+_MISSING = object()
+
+
+def _lookup(values: Mapping[str, Any], parts: list[str]) -> Any:
+    """The value at the key path ``parts`` of the nested mapping/list ``values``, or ``_MISSING``."""
     node: Any = values
     for part in parts:
         if isinstance(node, Mapping) and part in node:
@@ -254,8 +257,13 @@ def _has_key(values: Mapping[str, Any], parts: list[str]) -> bool:
         elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
             node = node[int(part)]
         else:
-            return False
-    return True
+            return _MISSING
+    return node
+
+
+def _has_key(values: Mapping[str, Any], parts: list[str]) -> bool:
+    """Whether the nested mapping/list ``values`` has the key path ``parts``."""
+    return _lookup(values, parts) is not _MISSING
 
 
 def _override_setting(key_path: str, overrides: list[str], file_values: Mapping[str, Any]) -> str | None:
@@ -283,16 +291,8 @@ def _example_hint(override: str, file_values: Mapping[str, Any]) -> str:
     """``"; e.g. optim.lr=0.001"``: the key with the value it has without the override (file, else default)."""
     parts = parse_override(override)[0]
     for tree in (file_values, config_to_dict(Config())):
-        node: Any = tree
-        for part in parts:
-            if isinstance(node, Mapping) and part in node:
-                node = node[part]
-            elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
-                node = node[int(part)]
-            else:
-                node = None
-                break
-        if node is not None and not isinstance(node, Mapping):
+        node = _lookup(tree, parts)
+        if node is not _MISSING and node is not None and not isinstance(node, Mapping):
             shown = "[" + ", ".join(str(v) for v in node) + "]" if isinstance(node, list | tuple) else str(node)
             if isinstance(node, bool):
                 shown = str(node).lower()

@@ -90,6 +90,16 @@ class OrigDeconvHead(nn.Module):
         return x
 
 
+class OrigAvgPoolHead(nn.Module):
+    def __init__(self, in_channels: int, out_channels: int, fea_map_size: int) -> None:
+        super().__init__()
+        self.avgpool = nn.AvgPool2d(fea_map_size, stride=1)
+        self.fc = nn.Linear(in_channels, out_channels)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.avgpool(x).view(x.size(0), -1))
+
+
 class OrigResPoseNet(nn.Module):
     def __init__(self, backbone: nn.Module, head: nn.Module) -> None:
         super().__init__()
