@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from integral_pose.inference.estimator import PoseEstimator, check_intrinsics, load_intrinsics_json
+from integral_pose.inference.person_detector import onnxruntime_available
 from integral_pose.inference.results import PoseResult
 from integral_pose.skeletons import H36M_18
 
@@ -98,9 +99,12 @@ def test_onnx_backend_matches_torch(est: PoseEstimator, tiny_onnx: Path) -> None
 
 
 def test_detector_default_and_provenance(tiny_checkpoint: Path, assets_dir: Path) -> None:
-    hog = PoseEstimator.from_checkpoint(tiny_checkpoint)  # HOG is the default box source
-    r = hog(assets_dir / "coco_sample" / "000000000785.jpg")
-    assert r.box_source == "hog" and r.num_people >= 1 and r.name == "000000000785"
+    est = PoseEstimator.from_checkpoint(tiny_checkpoint)  # "auto": SSDLite with onnxruntime, else HOG
+    r = est(assets_dir / "coco_sample" / "000000000785.jpg")
+    expected = "ssdlite" if onnxruntime_available() else "hog"
+    assert r.box_source == expected and r.num_people >= 1 and r.name == "000000000785"
+    hog = PoseEstimator.from_checkpoint(tiny_checkpoint, detector="hog")
+    assert hog(assets_dir / "coco_sample" / "000000000785.jpg").box_source == "hog"
 
 
 def test_bad_inputs(est: PoseEstimator, tmp_path: Path) -> None:

@@ -1,9 +1,10 @@
-"""``ipr bench {op,render,loader,train,infer}``: benchmarks printed as ratios against a same-run baseline."""
+"""``ipr bench {op,render,loader,train,infer,detector}``: benchmarks printed as ratios against a same-run baseline."""
 
 from __future__ import annotations
 
 import argparse
 
+from integral_pose.bench.detector import main as bench_detector
 from integral_pose.bench.infer import main as bench_infer
 from integral_pose.bench.loader import main as bench_loader
 from integral_pose.bench.op import main as bench_op
@@ -102,6 +103,16 @@ def _register_train(p: argparse.ArgumentParser) -> None:
     p.set_defaults(func=run)
 
 
+def _register_detector(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--repeats", type=int, default=5, help="timed passes over the photos (median reported; default 5)")
+    p.add_argument("--threads", type=int, default=2, help="threads for each detector (default 2)")
+
+    def run(args: argparse.Namespace) -> int:
+        return bench_detector(repeats=args.repeats, threads=args.threads)
+
+    p.set_defaults(func=run)
+
+
 _BENCHES = [
     ("op", "integral op: original-style vs memory-lean, time and peak memory", _register_op),
     ("render", "SynthMocap renderer: images/s per core at 1000 and 512 px wide vs a background+JPEG baseline",
@@ -111,4 +122,6 @@ _BENCHES = [
      _register_infer),
     ("train", "training step: images/s of the demo, paper and slim models, integral vs direct vs heat map",
      _register_train),
+    ("detector", "person detectors: ms per image of the bundled SSDLite vs OpenCV's HOG on the shipped photos",
+     _register_detector),
 ]  # fmt: skip

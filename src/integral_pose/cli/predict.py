@@ -9,19 +9,30 @@ import time
 from pathlib import Path
 from typing import Any
 
+import cv2
+from tqdm import tqdm
+
 from integral_pose.cli.checkpoint_args import add_recipe_argument, check_checkpoint_args
 from integral_pose.data.checks import check_checkpoint_file, check_source
 from integral_pose.errors import CliError
-from integral_pose.fileio import check_writable_dir
+from integral_pose.fileio import atomic_write_bytes, check_writable_dir
+from integral_pose.inference.detector import UserBoxes, make_detector
 from integral_pose.inference.display import LiveView, display_unavailable
+from integral_pose.inference.estimator import PoseEstimator, load_intrinsics_json
 from integral_pose.inference.filtering import BETA_MM, BETA_PX, D_CUTOFF, MIN_CUTOFF
+from integral_pose.inference.sources import open_source
 from integral_pose.inference.tracking import PoseSmoother
+from integral_pose.viz.draw2d import hstack_images
+from integral_pose.viz.plot3d import render_poses_3d
+from integral_pose.viz.viewer import write_viewer_html
 
 _DEFAULT_FPS = 30.0  # frame rate assumed for smoothing when a source does not state one
 
 _DETECTOR_HELP = (
-    "person boxes when --boxes is not given: 'hog' (default; OpenCV's HOG people detector + NMS, the full image when "
-    "it finds nobody), 'full' (the whole image) or 'onnx:PATH' (your ONNX detector, see --detector-layout)"
+    "person boxes when --boxes is not given: 'auto' (default: 'ssdlite' when onnxruntime is installed, else 'hog'), "
+    "'ssdlite' (the bundled SSDLite-MobileNetV2 person detector, offline; needs the [detect] extra), 'hog' (OpenCV's "
+    "HOG people detector), 'full' (the whole image) or 'onnx:PATH' (your ONNX detector, see --detector-layout); "
+    "'ssdlite' and 'hog' use the full image when they find nobody"
 )
 
 
@@ -53,7 +64,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "[] for a frame means nobody is there",
     )
     g.add_argument("--box-format", choices=("xywh", "xyxy"), help="box format of --boxes (if the file has none)")
-    g.add_argument("--detector", default="hog", help=_DETECTOR_HELP)
+    g.add_argument("--detector", default="auto", help=_DETECTOR_HELP)
     g.add_argument(
         "--detector-layout",
         default="xyxy_score",
@@ -157,7 +168,6 @@ def _backend_for(checkpoint: str, backend: str | None) -> str:
 
 
 def _box_provider(args: argparse.Namespace) -> Any:
-    from integral_pose.inference.detector import UserBoxes
 
     if args.boxes:
         return UserBoxes.from_json(args.boxes, args.box_format)
@@ -167,7 +177,6 @@ def _box_provider(args: argparse.Namespace) -> Any:
 
 
 def _detector(args: argparse.Namespace) -> Any:
-    from integral_pose.inference.detector import make_detector
 
     if args.detector.startswith("onnx:"):
         return make_detector(
@@ -215,7 +224,6 @@ class _Outputs:
         return self.vis_dir is not None or self.video_path is not None
 
     def add(self, frame: Any, result: Any) -> None:
-        from integral_pose.fileio import atomic_write_bytes
 
         if self.json_dir is not None:
             result.save_json(self.json_dir / f"{frame.name}.json")
@@ -224,7 +232,6 @@ class _Outputs:
             self.viewer_names.append(frame.name)
         if not self.need_picture:
             return
-        import cv2
 
         picture = _side_by_side(frame.image, result, self.min_score)
         if self.vis_dir is not None:
@@ -236,7 +243,6 @@ class _Outputs:
             self._write_video_frame(picture)
 
     def _write_video_frame(self, picture: Any) -> None:
-        import cv2
 
         assert self.video_path is not None
         if self._writer is None:
@@ -265,8 +271,6 @@ class _Outputs:
             else:
                 self._video_tmp.unlink(missing_ok=True)
         if ok and self.viewer_path is not None and self.viewer_poses:
-            from integral_pose.viz.viewer import write_viewer_html
-
             write_viewer_html(self.viewer_path, self.viewer_poses, self._joint_names, self._edges, self.viewer_names)
 
     def set_skeleton(self, joint_names: Any, edges: Any) -> None:
@@ -275,8 +279,6 @@ class _Outputs:
 
 def _side_by_side(image: Any, result: Any, min_score: float) -> Any:
     """2D overlay (left) and a 3D view of the camera-frame poses (right), same height."""
-    from integral_pose.viz.draw2d import hstack_images
-    from integral_pose.viz.plot3d import render_poses_3d
 
     overlay = result.draw(image, min_score=min_score)
     side = max(240, min(720, overlay.shape[0]))
@@ -315,10 +317,6 @@ def _live_view(args: argparse.Namespace) -> LiveView | None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``ipr predict``; returns 0 on success."""
-    from tqdm import tqdm
-
-    from integral_pose.inference.estimator import PoseEstimator, load_intrinsics_json
-    from integral_pose.inference.sources import open_source
 
     if args.batch_frames < 1:
         raise CliError(f"--batch-frames: expected >= 1, got {args.batch_frames}")

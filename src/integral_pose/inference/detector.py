@@ -1,4 +1,4 @@
-"""Person boxes for the top-down model: user boxes, the full image, OpenCV's HOG people detector, an ONNX detector.
+"""Person boxes for the top-down model: user boxes, the full image, the bundled learned detector, HOG, an ONNX file.
 
 The pose model is top-down: it needs one box per person. Boxes are always returned as (N, 4) float64
 ``x, y, w, h`` in image pixels (top-left corner, width, height) together with (N,) scores.
@@ -7,9 +7,14 @@ Box sources (``name`` is written into every result so outputs say which was used
 
 * ``"user"`` — boxes given by the caller (Python argument or JSON file), in ``xywh`` or ``xyxy`` stated explicitly.
 * ``"full"`` — one box covering the whole image.
-* ``"hog"`` — the default: OpenCV's built-in HOG + linear SVM people detector (nothing to download), followed by
-  non-maximum suppression. When it finds nobody, the full image is used and the source reads
-  ``"full (fallback: hog found no person)"``.
+* ``"auto"`` — the default: ``"ssdlite"`` when onnxruntime can be imported (the ``detect`` extra), else ``"hog"``.
+  Results name the detector that was chosen, never ``"auto"``.
+* ``"ssdlite"`` — the bundled SSDLite-MobileNetV2 person detector (MIT, 3.4 MB, offline, SHA-256 checked), run with
+  onnxruntime (:class:`~integral_pose.inference.person_detector.SsdLitePersonDetector`). When it finds nobody, the
+  full image is used and the source reads ``"full (fallback: ssdlite found no person)"``.
+* ``"hog"`` — OpenCV's built-in HOG + linear SVM people detector (no extra needed, but 11–14× the cost per image of
+  ``"ssdlite"`` and less accurate; ``ipr bench detector``), followed by non-maximum suppression. When it finds nobody,
+  the full image is used and the source reads ``"full (fallback: hog found no person)"``.
 * ``"onnx:<file>"`` — a user's ONNX detector with a stated output layout (:class:`OnnxDetector`).
 """
 
@@ -18,17 +23,20 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
+import cv2
 import numpy as np
 
 from integral_pose.data.io import check_image_u8
 from integral_pose.fileio import read_json
+from integral_pose.inference.boxes import BoxDetector, Detections, iou_xywh, nms_xywh
+from integral_pose.inference.person_detector import SsdLitePersonDetector, onnxruntime_available
 
 __all__ = [
     "BOX_FORMATS",
+    "DETECTOR_SPECS",
     "ONNX_LAYOUTS",
     "BoxDetector",
     "Detections",
@@ -43,30 +51,8 @@ __all__ = [
 ]
 
 BOX_FORMATS = ("xywh", "xyxy")
+DETECTOR_SPECS = ("auto", "ssdlite", "hog", "full", "onnx:PATH")
 ONNX_LAYOUTS = ("xyxy_score", "xywh_score", "cxcywh_score", "xyxy_score_class", "xywh_score_class")
-
-
-@dataclass(frozen=True)
-class Detections:
-    """Boxes found in one image.
-
-    Attributes:
-        boxes: (N, 4) float64 x, y, w, h in image px.
-        scores: (N,) float64 detector scores (1.0 for user and full-image boxes).
-        source: which box source produced them, e.g. ``"hog"``.
-    """
-
-    boxes: np.ndarray
-    scores: np.ndarray
-    source: str
-
-
-class BoxDetector(Protocol):
-    """Anything that finds person boxes in an (H, W, 3) uint8 RGB image."""
-
-    name: str
-
-    def __call__(self, image: np.ndarray) -> Detections: ...
 
 
 def validate_boxes(
@@ -117,42 +103,6 @@ def validate_boxes(
                 f"{w_img}x{h_img} image"
             )
     return arr
-
-
-def iou_xywh(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Intersection over union between boxes ``a`` (N, 4) and ``b`` (M, 4), both xywh. Returns (N, M)."""
-    a = np.asarray(a, dtype=np.float64).reshape(-1, 4)
-    b = np.asarray(b, dtype=np.float64).reshape(-1, 4)
-    ax2, ay2 = a[:, 0] + a[:, 2], a[:, 1] + a[:, 3]
-    bx2, by2 = b[:, 0] + b[:, 2], b[:, 1] + b[:, 3]
-    iw = np.clip(np.minimum(ax2[:, None], bx2[None]) - np.maximum(a[:, None, 0], b[None, :, 0]), 0, None)
-    ih = np.clip(np.minimum(ay2[:, None], by2[None]) - np.maximum(a[:, None, 1], b[None, :, 1]), 0, None)
-    inter = iw * ih
-    union = (a[:, 2] * a[:, 3])[:, None] + (b[:, 2] * b[:, 3])[None] - inter
-    return np.where(union > 0, inter / np.where(union > 0, union, 1.0), 0.0)
-
-
-def nms_xywh(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float) -> np.ndarray:
-    """Greedy non-maximum suppression. Returns the kept indices, highest score first.
-
-    A box is dropped when its IoU with an already kept, higher-scoring box is greater than ``iou_threshold``.
-    """
-    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
-    scores = np.asarray(scores, dtype=np.float64).reshape(-1)
-    if boxes.shape[0] != scores.shape[0]:
-        raise ValueError(f"scores: expected {boxes.shape[0]} values (one per box), got {scores.shape[0]}")
-    if not 0.0 <= iou_threshold <= 1.0:
-        raise ValueError(f"iou_threshold: expected a value in [0, 1], got {iou_threshold}")
-    order = np.argsort(-scores, kind="stable")
-    keep: list[int] = []
-    suppressed = np.zeros(len(order), dtype=bool)
-    ious = iou_xywh(boxes, boxes)
-    for pos, i in enumerate(order):
-        if suppressed[pos]:
-            continue
-        keep.append(int(i))
-        suppressed[pos + 1 :] |= ious[i, order[pos + 1 :]] > iou_threshold
-    return np.asarray(keep, dtype=np.int64)
 
 
 class FullImageDetector:
@@ -218,8 +168,6 @@ class HogPeopleDetector:
 
     def _descriptor(self) -> Any:
         if self._hog is None:
-            import cv2
-
             if not hasattr(cv2, "HOGDescriptor"):
                 raise ImportError(
                     f"detector 'hog': OpenCV {cv2.__version__} has no HOG people detector (OpenCV 5 removed it); "
@@ -232,7 +180,6 @@ class HogPeopleDetector:
 
     def detect_raw(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """HOG windows before NMS and thresholding: (K, 4) xywh px and (K,) scores."""
-        import cv2
 
         w, h = check_image_u8(image)
         f = 1.0
@@ -345,7 +292,6 @@ class OnnxDetector:
         self.name = f"onnx:{p.name}"
 
     def __call__(self, image: np.ndarray) -> Detections:
-        import cv2
 
         w, h = check_image_u8(image)
         win, hin = self.input_size
@@ -436,11 +382,23 @@ class UserBoxes:
 
 
 def make_detector(spec: str, **onnx_kwargs: Any) -> BoxDetector:
-    """Build a detector from ``"hog"``, ``"full"`` or ``"onnx:PATH"`` (extra keyword arguments go to ONNX)."""
+    """Build a detector from one of :data:`DETECTOR_SPECS` (extra keyword arguments go to ``onnx:PATH``).
+
+    ``"auto"`` gives the bundled ``"ssdlite"`` detector when onnxruntime can be imported, else ``"hog"``.
+
+    Raises:
+        ImportError: ``"ssdlite"`` without onnxruntime (names the extra to install).
+        DetectorWeightsError: the bundled weight file fails its SHA-256 check.
+        ValueError: an unknown spec.
+    """
+    if spec == "auto":
+        return SsdLitePersonDetector() if onnxruntime_available() else HogPeopleDetector()
+    if spec == "ssdlite":
+        return SsdLitePersonDetector()
     if spec == "hog":
         return HogPeopleDetector()
     if spec == "full":
         return FullImageDetector()
     if spec.startswith("onnx:"):
         return OnnxDetector(spec[len("onnx:") :], **onnx_kwargs)
-    raise ValueError(f"detector: expected 'hog', 'full' or 'onnx:PATH', got {spec!r}")
+    raise ValueError(f"detector: expected one of {', '.join(DETECTOR_SPECS)}, got {spec!r}")

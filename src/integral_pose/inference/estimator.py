@@ -1,9 +1,10 @@
 """``PoseEstimator``: run a trained model on users' images, with boxes, intrinsics and explicit units.
 
-Pipeline per image: person boxes (given, or from the detector — HOG by default) → one crop per box
-(:func:`integral_pose.data.codec.crop_image`, box grown to the patch aspect ratio) → normalised crops → the pose
-graph (network + integral op; PyTorch or onnxruntime) → normalised coordinates and per-joint scores → image pixels
-and millimetres, both decoded by the model's :class:`~integral_pose.data.codec.PoseCodec` (``contract.codec``).
+Pipeline per image: person boxes (given, or from the detector — the bundled SSDLite person detector by default, HOG
+without onnxruntime) → one crop per box (:func:`integral_pose.data.codec.crop_image`, box grown to the patch aspect
+ratio) → normalised crops → the pose graph (network + integral op; PyTorch or onnxruntime) → normalised coordinates and
+per-joint scores → image pixels and millimetres, both decoded by the model's
+:class:`~integral_pose.data.codec.PoseCodec` (``contract.codec``).
 
 Millimetres (:meth:`~integral_pose.data.codec.PoseCodec.root_relative_mm`): for ``rect3d`` models the crop of a box
 spans ``rect_3d_mm`` across its width at the person's depth — the convention of the training crops — so
@@ -341,7 +342,7 @@ class PoseEstimator:
             image: (H, W, 3) uint8 array — RGB, or BGR with ``color="bgr"`` (e.g. from ``cv2.imread``) — or an image
                 path; or a list/tuple of these (then a list of results is returned).
             boxes: person boxes (N, 4) px in ``box_format``; for a list of images, a list with one entry per image
-                (each (N_i, 4) or ``None``). ``None`` runs the detector (HOG by default).
+                (each (N_i, 4) or ``None``). ``None`` runs the detector (``"auto"`` by default).
             intrinsics: 3×3 camera matrix in px (or one per image); ``None`` assumes a camera with ``fov_deg``.
             fov_deg: horizontal field of view in degrees used when ``intrinsics`` is ``None``.
             flip_test: also run the mirrored crops and average (about twice the network time).

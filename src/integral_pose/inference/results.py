@@ -67,8 +67,8 @@ class PoseResult:
     Attributes:
         boxes: (N, 4) float64 person boxes, xywh px.
         box_scores: (N,) detector scores of the boxes (1.0 for user/full-image boxes).
-        box_source: where the boxes came from: ``"user"``, ``"full"``, ``"hog"``, ``"onnx:<file>"`` or
-            ``"full (fallback: hog found no person)"``.
+        box_source: where the boxes came from: ``"user"``, ``"full"``, ``"ssdlite"``, ``"hog"``, ``"onnx:<file>"``,
+            ``"full (fallback: ssdlite found no person)"`` or ``"full (fallback: hog found no person)"``.
         keypoints_2d: (N, J, 2) px.
         keypoints_3d_rel: (N, J, 3) mm, root-relative, camera axes.
         keypoints_3d: (N, J, 3) mm, camera frame.
