@@ -1,6 +1,6 @@
 """Original-system checkpoints everywhere: ``--recipe`` in predict/eval/export, ``ipr convert``, built-in recipes.
 
-The checkpoints are built here in the original layout (``tests/models/original_layout.py``) at reduced width, which
+The checkpoints are built here in the original layout (``tests/support/original_layout.py``) at reduced width, which
 keeps every key name and the block structure of the released files (ResNet-50 and ResNet-152, DataParallel
 ``module.`` keys, no BatchNorm counters, legacy serialisation) while staying fast on a CPU.
 """
@@ -15,6 +15,7 @@ import numpy as np
 import original_layout as OL
 import pytest
 import torch
+from challenge_layout import write_challenge_val
 
 from integral_pose.cli.main import main
 from integral_pose.config.io import load_config
@@ -136,3 +137,33 @@ def test_convert_refuses_our_checkpoint_and_its_own_input(original_files, tiny_c
     with pytest.raises(ValueError, match="carries its own recipe"):
         load_pose_checkpoint(tiny_checkpoint, "h36m-r50-256")
     assert not (tmp_path / "x.pt").exists()
+
+
+def test_eval_cli_scores_an_original_challenge_checkpoint_on_challenge_records(
+    original_files, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path, _ = original_files["challenge-r152-288x384"]
+    records = write_challenge_val(tmp_path / "challenge", n=2)
+    test = f"data.test=[{{kind: h36m_challenge, records: '{records}', box: tight, depth_norm: box}}]"
+    out = tmp_path / "eval"
+    code = main(["eval", "--checkpoint", str(path), "--recipe", "challenge-r152-288x384", test, "--out", str(out),
+                 "--device", "cpu", "--no-report", "--no-progress"])  # fmt: skip
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    res = json.loads((out / "eval.json").read_text())
+    assert res["num_samples"] == 2 and res["protocol"] == "h36m_challenge"
+    assert all(np.isfinite(res[k]) and res[k] > 0 for k in ("mpjpe", "align_mpjpe", "pa_mpjpe"))
+    assert "bone length 4502.881" in captured.out
+
+
+def test_export_cli_of_an_original_checkpoint_runs_like_the_torch_model(original_files, tmp_path: Path) -> None:
+    pytest.importorskip("onnxruntime")
+    path, _ = original_files["h36m-r50-256"]
+    onnx_file = tmp_path / "r50.onnx"
+    args = ["export", "--checkpoint", str(path), "--recipe", "h36m-r50-256", "--out", str(onnx_file), "--no-progress"]
+    assert main(args) == 0
+    box = [[60, 20, 400, 560]]
+    torch_res = PoseEstimator.from_checkpoint(path, recipe="h36m-r50-256", detector="full")(str(PHOTO), boxes=box)
+    onnx_res = PoseEstimator.from_checkpoint(onnx_file, backend="onnx", detector="full")(str(PHOTO), boxes=box)
+    np.testing.assert_allclose(onnx_res.keypoints_2d, torch_res.keypoints_2d, atol=1e-2)
+    np.testing.assert_allclose(onnx_res.keypoints_3d_rel, torch_res.keypoints_3d_rel, atol=0.5)

@@ -11,41 +11,19 @@ import json
 import math
 from pathlib import Path
 
-import cv2
-import numpy as np
 import pytest
 import torch
-from tiny_data import REST_POSE_MM
+from challenge_layout import write_challenge_val
 
 from integral_pose.build import build_model
 from integral_pose.cli.main import main
 from integral_pose.config.schema import Config, DataConfig, DatasetSpec, EvalConfig, ModelConfig
-from integral_pose.data.records import save_records
-from integral_pose.data.sources.h36m_challenge import read_challenge
 from integral_pose.engine.checkpoint import save_checkpoint
 from integral_pose.skeletons import H36M_18
 
 
-def _challenge_fixture(root: Path, n: int = 4) -> Path:
-    """Write ``n`` Val samples in the challenge layout and return the records file read from it."""
-    rng = np.random.default_rng(3)
-    (root / "Val" / "IMG").mkdir(parents=True)
-    (root / "Val" / "POSE").mkdir()
-    preds = {}
-    for i in range(n):
-        name = f"{i + 1:05d}"
-        pose = REST_POSE_MM + rng.normal(0.0, 30.0, REST_POSE_MM.shape)
-        pose -= pose[0]
-        cv2.imwrite(str(root / "Val" / "IMG" / f"{name}.jpg"), rng.integers(0, 255, (160, 160, 3), dtype=np.uint8))
-        rows = "\n".join(",".join(f"{v:.4f}" for v in r) for r in pose[:17])
-        (root / "Val" / "POSE" / f"{name}.csv").write_text(rows)
-        preds[f"{name}.jpg"] = (0.06 * pose[:17, :2] + [80.0, 80.0] + rng.normal(0.0, 1.0, (17, 2))).tolist()
-    (root / "pred2d.json").write_text(json.dumps(preds))
-    return save_records(read_challenge(root, "Val", pred_2d=root / "pred2d.json"), root / "val.npz")
-
-
 def test_ipr_eval_on_challenge_layout(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    records = _challenge_fixture(tmp_path / "challenge")
+    records = write_challenge_val(tmp_path / "challenge")
     spec = DatasetSpec(kind="h36m_challenge", records=str(records), box="tight", depth_norm="box")
     cfg = Config(
         model=ModelConfig(backbone="resnet18", depth_bins=16, deconv_filters=8, joint_set="h36m18"),

@@ -28,6 +28,7 @@ import torch
 
 from integral_pose.build import build_eval_dataset
 from integral_pose.config.io import load_config
+from integral_pose.config.schema import Config
 from integral_pose.data.codec import crop_transform, warp_patch
 from integral_pose.data.records import load_records
 from integral_pose.data.sources.synthmocap import generate_synthmocap
@@ -276,15 +277,14 @@ def _spread(values: list[float]) -> str:
     return f"{mean:.1f} ({min(values):.1f}–{max(values):.1f})"
 
 
-def run(args: argparse.Namespace) -> int:
-    """Render (if needed), train the models, evaluate, print the comparison table and write the figures."""
+def _checked_start(args: argparse.Namespace) -> str | None:
+    """Check the numeric options and ``--start``; returns the start weights (None: from scratch)."""
     for name in ("frames", "test_frames", "updates", "curve_points", "seeds", "workers", "threads"):
         v = getattr(args, name)
         if v is not None and v < 1:
             raise CliError(f"--{name.replace('_', '-')}: expected an int >= 1, got {v}")
     if args.curve_points > args.updates:
         raise CliError(f"--curve-points ({args.curve_points}) cannot exceed --updates ({args.updates})")
-    models = _parse_models(args.models)
     start: str | None = None if args.start == "scratch" else args.start
     if start is not None:
         try:
@@ -293,6 +293,92 @@ def run(args: argparse.Namespace) -> int:
             raise CliError(f"--start: {exc}") from None
         if start not in MODELS and not Path(start).is_file():
             raise CliError(f"--start: expected 'scratch', one of {list(MODELS)} or a weights file, got {start!r}")
+    return start
+
+
+def _demo_overrides(paths: dict[str, Path], run_dir: Path, seed: int, curve_points: int, per_epoch: int,
+                    start: str | None) -> list[str]:  # fmt: skip
+    """The overrides that turn a shipped recipe into one demo training on the rendered split."""
+    return [
+        f"data.train=[{{kind: synthmocap, records: '{paths['train']}'}}]",
+        f"data.test=[{{kind: synthmocap, records: '{paths['test']}'}}]",
+        f"data.val=[{{kind: synthmocap, records: '{paths['test']}'}}]",
+        "train.val_every=1",
+        f"train.seed={seed}",
+        f"train.epochs={curve_points}",
+        f"train.checkpoint_every={curve_points}",
+        f"optim.milestones=[{curve_points}]",
+        f"data.epoch_length={{rule: fixed, num_samples: {per_epoch * 32}}}",
+        "train.batch_size=32",
+        f"train.out_dir='{run_dir}'",
+        f"model.pretrained={'null' if start is None else repr(start)}",
+    ]
+
+
+def _train_and_score(cfg: Config, label: str, seed: int, quiet: bool) -> dict[str, Any]:
+    """Train one demo model (resuming a finished run is a no-op), score it on the held-out split, print a line."""
+    t1 = time.perf_counter()
+    result = train(cfg, resume="auto", quiet=quiet)
+    train_s = time.perf_counter() - t1
+    ckpt = Path(result.run_dir) / "checkpoints" / "last.pt"
+    t2 = time.perf_counter()
+    res = evaluate(cfg, [ckpt], Path(result.run_dir) / "eval", split="test", device="cpu",
+                   title=f"{label}, seed {seed}")  # fmt: skip
+    eval_s = time.perf_counter() - t2
+    curve = learning_curve(Path(result.run_dir) / "metrics.jsonl")
+    print(f"      {label}: MPJPE {res['mpjpe']:.1f} mm, PA-MPJPE {res['pa_mpjpe']:.1f} mm "
+          f"({res['num_samples']} held-out images, flip test {'on' if res['flip_test'] else 'off'}); "
+          f"train {train_s:.0f} s, eval {eval_s:.0f} s", flush=True)  # fmt: skip
+    return {"cfg": cfg, "checkpoint": ckpt, "result": res, "curve": curve, "train_s": train_s, "eval_s": eval_s,
+            "images_per_s": result.images_per_s}  # fmt: skip
+
+
+def _comparison(runs: dict[str, dict[int, dict[str, Any]]], prior: dict[str, Any], updates: int
+                ) -> tuple[list[tuple[str, ...]], dict[str, Any]]:  # fmt: skip
+    """The comparison table's rows (header first, mean pose last) and the per-model summary."""
+    rows: list[tuple[str, ...]] = [
+        ("model", "MPJPE (mm)", "PA-MPJPE (mm)", "× mean pose", "x / y / z error (mm)", "updates", "train img/s")
+    ]
+    summary_models: dict[str, Any] = {}
+    for label, by_seed in runs.items():
+        mp = [r["result"]["mpjpe"] for r in by_seed.values()]
+        pa = [r["result"]["pa_mpjpe"] for r in by_seed.values()]
+        rates = [r["images_per_s"] for r in by_seed.values() if np.isfinite(r["images_per_s"])]
+        ips = float(np.mean(rates)) if rates else float("nan")  # nan: every run was finished before this call
+        axis = {k: float(np.mean([r["result"]["axis_error"][k] for r in by_seed.values()])) for k in "xyz"}
+        rows.append((label, _spread(mp), _spread(pa), f"{np.mean(mp) / prior['mpjpe']:.2f}", _axes(axis), str(updates),
+                     f"{ips:.0f}"))  # fmt: skip
+        summary_models[label] = {
+            "mpjpe": mp, "pa_mpjpe": pa, "mpjpe_mean": float(np.mean(mp)), "pa_mpjpe_mean": float(np.mean(pa)),
+            "ratio_to_mean_pose": float(np.mean(mp) / prior["mpjpe"]), "images_per_s": ips, "axis_error": axis,
+            "curves": [r["curve"] for r in by_seed.values()],
+            "train_s": [r["train_s"] for r in by_seed.values()], "eval_s": [r["eval_s"] for r in by_seed.values()],
+        }  # fmt: skip
+    rows.append(("mean training pose (no image)", f"{prior['mpjpe']:.1f}", f"{prior['pa_mpjpe']:.1f}", "1.00",
+                 _axes(prior["axis_error"]), "-", "-"))  # fmt: skip
+    return rows, summary_models
+
+
+def _write_figures(out: Path, runs: dict[str, dict[int, dict[str, Any]]], prior: dict[str, Any], seed0: int,
+                   start_text: str, test_records: Path) -> list[Path]:  # fmt: skip
+    """Learning curves (all seeds), the comparison report and the overlays (first seed)."""
+    figures = [write_learning_curves(
+        out / "learning_curves.png", {k: [r["curve"] for r in v.values()] for k, v in runs.items()},
+        baseline=prior["mpjpe"], title=f"held-out MPJPE during training (no flip test), start: {start_text}",
+    )]  # fmt: skip
+    first = {label: by_seed[seed0] for label, by_seed in runs.items()}
+    figures.append(write_comparison_report(out / "comparison.png", {k: v["result"] for k, v in first.items()},
+                                           title=f"held-out split, seed {seed0}"))  # fmt: skip
+    overlay = _overlays(out, first, test_records)
+    if overlay is not None:
+        figures.append(overlay)
+    return figures
+
+
+def run(args: argparse.Namespace) -> int:
+    """Render (if needed), train the models, evaluate, print the comparison table and write the figures."""
+    start = _checked_start(args)
+    models = _parse_models(args.models)
     threads = args.threads or default_threads()
     torch.set_num_threads(threads)
     out = Path(args.out)
@@ -323,82 +409,27 @@ def run(args: argparse.Namespace) -> int:
     runs: dict[str, dict[int, dict[str, Any]]] = {LABELS[a]: {} for a, _ in models}
     for stage, (arch, seed) in enumerate(trainings, start=2):
         recipe = dict(models)[arch]
-        label = LABELS[arch]
         run_dir = out / f"seed{seed}" / Path(recipe).stem
-        overrides = [
-            f"data.train=[{{kind: synthmocap, records: '{paths['train']}'}}]",
-            f"data.test=[{{kind: synthmocap, records: '{paths['test']}'}}]",
-            f"data.val=[{{kind: synthmocap, records: '{paths['test']}'}}]",
-            "train.val_every=1",
-            f"train.seed={seed}",
-            f"train.epochs={args.curve_points}",
-            f"train.checkpoint_every={args.curve_points}",
-            f"optim.milestones=[{args.curve_points}]",
-            f"data.epoch_length={{rule: fixed, num_samples: {per_epoch * 32}}}",
-            "train.batch_size=32",
-            f"train.out_dir='{run_dir}'",
-            f"model.pretrained={'null' if start is None else repr(start)}",
-        ]
-        cfg = load_config(recipes / recipe, overrides)
-        print(f"[{stage}/{n_stages}] train {label} (seed {seed}, {recipe}): {updates} updates; {eta.line()}",
+        cfg = load_config(recipes / recipe, _demo_overrides(paths, run_dir, seed, args.curve_points, per_epoch, start))
+        print(f"[{stage}/{n_stages}] train {LABELS[arch]} (seed {seed}, {recipe}): {updates} updates; {eta.line()}",
               flush=True)  # fmt: skip
-        t1 = time.perf_counter()
-        result = train(cfg, resume="auto", quiet=args.quiet)
-        train_s = time.perf_counter() - t1
-        ckpt = Path(result.run_dir) / "checkpoints" / "last.pt"
-        t2 = time.perf_counter()
-        res = evaluate(cfg, [ckpt], Path(result.run_dir) / "eval", split="test", device="cpu",
-                       title=f"{label}, seed {seed}")  # fmt: skip
-        eval_s = time.perf_counter() - t2
+        done = _train_and_score(cfg, LABELS[arch], seed, args.quiet)
         eta.pending.remove((arch, updates))
-        if train_s > 0.02 * updates:  # trained here (not just a finished run found on resume)
-            eta.measured[arch] = train_s / updates
-        eta.eval_s = eval_s
-        curve = learning_curve(Path(result.run_dir) / "metrics.jsonl")
-        runs[label][seed] = {"cfg": cfg, "checkpoint": ckpt, "result": res, "curve": curve, "train_s": train_s,
-                             "eval_s": eval_s, "images_per_s": result.images_per_s}  # fmt: skip
-        print(f"      {label}: MPJPE {res['mpjpe']:.1f} mm, PA-MPJPE {res['pa_mpjpe']:.1f} mm "
-              f"({res['num_samples']} held-out images, flip test {'on' if res['flip_test'] else 'off'}); "
-              f"train {train_s:.0f} s, eval {eval_s:.0f} s", flush=True)  # fmt: skip
+        if done["train_s"] > 0.02 * updates:  # trained here (not just a finished run found on resume)
+            eta.measured[arch] = done["train_s"] / updates
+        eta.eval_s = done["eval_s"]
+        runs[LABELS[arch]][seed] = done
 
     print(f"[{n_stages}/{n_stages}] comparison on the held-out split (unseen motions, unseen camera; GT root depth)")
     prior = mean_pose_baseline(paths["train"], paths["test"])
-    rows: list[tuple[str, ...]] = [
-        ("model", "MPJPE (mm)", "PA-MPJPE (mm)", "× mean pose", "x / y / z error (mm)", "updates", "train img/s")
-    ]
-    summary_models: dict[str, Any] = {}
-    for label, by_seed in runs.items():
-        mp = [r["result"]["mpjpe"] for r in by_seed.values()]
-        pa = [r["result"]["pa_mpjpe"] for r in by_seed.values()]
-        rates = [r["images_per_s"] for r in by_seed.values() if np.isfinite(r["images_per_s"])]
-        ips = float(np.mean(rates)) if rates else float("nan")  # nan: every run was finished before this call
-        axis = {k: float(np.mean([r["result"]["axis_error"][k] for r in by_seed.values()])) for k in "xyz"}
-        rows.append((label, _spread(mp), _spread(pa), f"{np.mean(mp) / prior['mpjpe']:.2f}", _axes(axis), str(updates),
-                     f"{ips:.0f}"))  # fmt: skip
-        summary_models[label] = {
-            "mpjpe": mp, "pa_mpjpe": pa, "mpjpe_mean": float(np.mean(mp)), "pa_mpjpe_mean": float(np.mean(pa)),
-            "ratio_to_mean_pose": float(np.mean(mp) / prior["mpjpe"]), "images_per_s": ips, "axis_error": axis,
-            "curves": [r["curve"] for r in by_seed.values()],
-            "train_s": [r["train_s"] for r in by_seed.values()], "eval_s": [r["eval_s"] for r in by_seed.values()],
-        }  # fmt: skip
-    rows.append(("mean training pose (no image)", f"{prior['mpjpe']:.1f}", f"{prior['pa_mpjpe']:.1f}", "1.00",
-                 _axes(prior["axis_error"]), "-", "-"))  # fmt: skip
+    rows, summary_models = _comparison(runs, prior, updates)
     for line in _table(rows):
         print(line)
     if len(seeds) > 1:
         print(f"  (mean over {len(seeds)} seeds; min–max in brackets)")
     order = sorted(summary_models, key=lambda k: summary_models[k]["mpjpe_mean"])
     print("  ordering by MPJPE (lower is better): " + " < ".join(order))
-    figures = [write_learning_curves(
-        out / "learning_curves.png", {k: [r["curve"] for r in v.values()] for k, v in runs.items()},
-        baseline=prior["mpjpe"], title=f"held-out MPJPE during training (no flip test), start: {start_text}",
-    )]  # fmt: skip
-    first = {label: by_seed[seeds[0]] for label, by_seed in runs.items()}
-    figures.append(write_comparison_report(out / "comparison.png", {k: v["result"] for k, v in first.items()},
-                                           title="held-out split, seed 0"))  # fmt: skip
-    overlay = _overlays(out, first, Path(paths["test"]))
-    if overlay is not None:
-        figures.append(overlay)
+    figures = _write_figures(out, runs, prior, seeds[0], start_text, Path(paths["test"]))
     wall = time.perf_counter() - eta.t0
     summary = {
         "wall_s": wall,

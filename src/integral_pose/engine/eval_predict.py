@@ -7,6 +7,7 @@ px and root-relative mm, and the dataset fields scoring needs (ground truth, int
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,7 +22,18 @@ from integral_pose.data.codec import flip_normalized
 from integral_pose.engine.objective import outputs_to_coords
 from integral_pose.skeletons import get_skeleton
 
-__all__ = ["predict"]
+__all__ = ["eval_workers", "predict"]
+
+
+def eval_workers(requested: int, num_samples: int, batch_size: int, cpus: int | None = None) -> int:
+    """Loader processes for an evaluation: the requested number, but no more than CPUs or batches.
+
+    Evaluation is deterministic whatever the number of workers, so the cap changes speed only: a worker beyond the
+    CPU count competes with the model for a core, and one beyond the number of batches has nothing to load.
+    """
+    cpus = (os.cpu_count() or 1) if cpus is None else cpus
+    batches = -(-num_samples // max(batch_size, 1))
+    return max(0, min(requested, cpus, batches))
 
 
 def predict(
@@ -49,7 +61,8 @@ def predict(
         device: torch device string.
         flip_test: enable the flip test.
         max_batches: stop after this many batches (quick checks).
-        batch_size: default ``cfg.eval.batch_size``. num_workers: default ``cfg.data.num_workers``.
+        batch_size: default ``cfg.eval.batch_size``. num_workers: default ``cfg.data.num_workers``; capped by
+            :func:`eval_workers`.
         progress: show a progress bar over the batches on stderr.
 
     Returns:
@@ -61,11 +74,13 @@ def predict(
         raise ValueError("models: expected at least one model, got none")
     patch = cfg.data.patch_size
     perm = torch.as_tensor(get_skeleton(cfg.model.joint_set).flip_permutation, dtype=torch.long)
+    batch = batch_size or cfg.eval.batch_size
+    requested = cfg.data.num_workers if num_workers is None else num_workers
     loader = DataLoader(
         dataset,
-        batch_size=batch_size or cfg.eval.batch_size,
+        batch_size=batch,
         shuffle=False,
-        num_workers=cfg.data.num_workers if num_workers is None else num_workers,
+        num_workers=eval_workers(requested, len(dataset), batch),
         generator=torch.Generator().manual_seed(0),
     )
     keys = ("index", "source", "inv_affine", "box", "joints_2d", "joints_vis", "joints_3d_cam", "root_depth_mm",
