@@ -261,40 +261,18 @@ def add_sites(kin: Kinematics, sites: dict[str, tuple[str, tuple[float, float, f
 
 
 # ---------------------------------------------------------------------------------------------------- BVH
-def read_bvh(path: str | os.PathLike[str], name: str | None = None) -> Kinematics:
-    """Read a BVH file (hierarchy + motion) into a :class:`Kinematics`.
+_BvhChannels = list[list[tuple[str, int]]]  # per joint: (kind "pos"/"rot", axis 0/1/2)
 
-    Args:
-        path: the ``.bvh`` file.
-        name: clip name; the file stem when ``None``.
 
-    Raises:
-        FileNotFoundError: the file does not exist.
-        ValueError: malformed content; the message names the file and the line (unknown channel, bad channel
-            count, missing braces, truncated motion block, wrong number of values in a frame line).
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"BVH file not found: {path}")
-    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-    tokens: list[tuple[str, int]] = []
-    motion_line = -1
-    for ln, text in enumerate(lines, start=1):
-        if text.strip().upper().startswith("MOTION"):
-            motion_line = ln
-            break
-        tokens.extend((t, ln) for t in text.split())
-    if motion_line < 0:
-        raise ValueError(f"{path}: no MOTION section found")
-    if not tokens or tokens[0][0].upper() != "HIERARCHY":
-        raise ValueError(f"{path}:1: expected 'HIERARCHY' as the first word")
-
+def _bvh_hierarchy(path: Path, tokens: list[tuple[str, int]], motion_line: int
+                   ) -> tuple[list[str], list[int], list[list[float]], _BvhChannels]:  # fmt: skip
+    """Parse the HIERARCHY words (``(word, line)``, after ``HIERARCHY``) into names, parents, offsets, channels."""
     names: list[str] = []
     parents: list[int] = []
     offsets: list[list[float]] = []
-    channels: list[list[tuple[str, int]]] = []  # per joint: (kind, axis)
+    channels: _BvhChannels = []
     stack: list[int] = []
-    pos = 1
+    pos = 1  # tokens[0] is HIERARCHY
     pending: int | None = None  # joint declared, waiting for '{'
 
     def take(k: int) -> list[tuple[str, int]]:
@@ -376,7 +354,11 @@ def read_bvh(path: str | os.PathLike[str], name: str | None = None) -> Kinematic
     if not names:
         raise ValueError(f"{path}: HIERARCHY declares no joints")
 
-    # ---- motion block
+    return names, parents, offsets, channels
+
+
+def _bvh_motion(path: Path, lines: list[str], motion_line: int, n_ch: int) -> tuple[np.ndarray, float]:
+    """Parse the MOTION block (from the 1-based line ``motion_line``): (F, n_ch) channel values, frame time in s."""
     rest = lines[motion_line:]
     frames_n, frame_time, body_start = None, None, None
     for k, text in enumerate(rest):
@@ -399,7 +381,6 @@ def read_bvh(path: str | os.PathLike[str], name: str | None = None) -> Kinematic
         raise ValueError(f"{path}:{motion_line}: MOTION must be followed by 'Frames: N' and 'Frame Time: t'")
     if frames_n <= 0 or not frame_time > 0:
         raise ValueError(f"{path}:{motion_line}: expected Frames > 0 and Frame Time > 0, got {frames_n}, {frame_time}")
-    n_ch = sum(len(c) for c in channels)
     body = [(motion_line + body_start + k + 1, t) for k, t in enumerate(rest[body_start:]) if t.strip()]
     if len(body) < frames_n:
         last = body[-1][0] if body else motion_line + body_start
@@ -416,6 +397,13 @@ def read_bvh(path: str | os.PathLike[str], name: str | None = None) -> Kinematic
         except ValueError:
             raise ValueError(f"{path}:{ln}: frame {row} contains a non-numeric value") from None
 
+    return data, float(frame_time)
+
+
+def _bvh_joint_motion(path: Path, names: list[str], channels: _BvhChannels, data: np.ndarray
+                      ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """Per-frame local rotations (F, J, 3, 3) and root positions (F, 3) from the channel values (F, C)."""
+    frames_n = data.shape[0]
     j = len(names)
     local_rot = np.broadcast_to(np.eye(3), (frames_n, j, 3, 3)).copy()
     root_pos = np.zeros((frames_n, 3))
@@ -436,13 +424,47 @@ def read_bvh(path: str | os.PathLike[str], name: str | None = None) -> Kinematic
             if len(rot_cols) != 3:
                 raise ValueError(f"{path}: joint {names[i]!r} has {len(rot_cols)} rotation channels, expected 3")
             local_rot[:, i] = euler_to_matrix(data[:, rot_cols], "".join(rot_axes))
+    return local_rot, root_pos
+
+
+def read_bvh(path: str | os.PathLike[str], name: str | None = None) -> Kinematics:
+    """Read a BVH file (hierarchy + motion) into a :class:`Kinematics`.
+
+    Args:
+        path: the ``.bvh`` file.
+        name: clip name; the file stem when ``None``.
+
+    Raises:
+        FileNotFoundError: the file does not exist.
+        ValueError: malformed content; the message names the file and the line (unknown channel, bad channel
+            count, missing braces, truncated motion block, wrong number of values in a frame line).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"BVH file not found: {path}")
+    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    tokens: list[tuple[str, int]] = []
+    motion_line = -1
+    for ln, text in enumerate(lines, start=1):
+        if text.strip().upper().startswith("MOTION"):
+            motion_line = ln
+            break
+        tokens.extend((t, ln) for t in text.split())
+    if motion_line < 0:
+        raise ValueError(f"{path}: no MOTION section found")
+    if not tokens or tokens[0][0].upper() != "HIERARCHY":
+        raise ValueError(f"{path}:1: expected 'HIERARCHY' as the first word")
+
+    names, parents, offsets, channels = _bvh_hierarchy(path, tokens, motion_line)
+    data, frame_time = _bvh_motion(path, lines, motion_line, sum(len(c) for c in channels))
+    local_rot, root_pos = _bvh_joint_motion(path, names, channels, data)
     return Kinematics(
         names=tuple(names),
         parents=np.asarray(parents, dtype=np.int64),
         offsets=np.asarray(offsets, dtype=np.float64),
         local_rot=local_rot,
         root_pos=root_pos,
-        frame_time=float(frame_time),
+        frame_time=frame_time,
         name=name if name is not None else path.stem,
         source="bvh",
     )
