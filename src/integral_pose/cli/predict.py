@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import cv2
+import numpy as np
 from tqdm import tqdm
 
 from integral_pose.cli.checkpoint_args import add_recipe_argument, check_checkpoint_args
@@ -315,18 +316,54 @@ def _live_view(args: argparse.Namespace) -> LiveView | None:
     return LiveView(f"ipr predict {args.source}")
 
 
-def run(args: argparse.Namespace) -> int:
-    """Run ``ipr predict``; returns 0 on success."""
-
+def _check_args(args: argparse.Namespace) -> None:
+    """Cheap checks of the options and inputs, before the model loads."""
     if args.batch_frames < 1:
         raise CliError(f"--batch-frames: expected >= 1, got {args.batch_frames}")
     if not (0.0 < args.fov < 180.0):
         raise CliError(f"--fov: expected degrees in (0, 180), got {args.fov}")
     if not (0.0 <= args.min_score <= 1.0):
         raise CliError(f"--min-score: expected a confidence in [0, 1], got {args.min_score}")
-    check_checkpoint_file(args.checkpoint)  # cheap input checks, before the model loads
+    check_checkpoint_file(args.checkpoint)
     check_checkpoint_args(args.checkpoint, args.recipe)
     check_source(args.source)
+
+
+def _print_summary(args: argparse.Namespace, source: Any, est: PoseEstimator, smoother: PoseSmoother | None,
+                   outputs: _Outputs, K: np.ndarray | None, frames_done: int, people: int,
+                   sources_used: dict[str, int], secs: float) -> None:  # fmt: skip
+    """The closing lines: throughput, box sources, camera, tracking and smoothing, files written, skipped items."""
+    camera = f"intrinsics from {args.intrinsics}" if K is not None else f"FOV {args.fov:g} deg guess"
+    used = ", ".join(f"{k}: {v}" for k, v in sorted(sources_used.items()))
+    print(
+        f"{frames_done} frame(s), {people} person(s), {frames_done / secs:.2f} frames/s; boxes: {used}; "
+        f"camera: {camera}; backend {est.backend} on {args.device}"
+    )
+    if smoother is not None:
+        smooth = (
+            f"One-Euro (min_cutoff {args.smooth_min_cutoff:g} Hz, beta {args.smooth_beta_px:g}/px, "
+            f"{args.smooth_beta_mm:g}/mm, d_cutoff {args.smooth_d_cutoff:g} Hz"
+            f"{'' if source.fps else f', {_DEFAULT_FPS:g} fps assumed'})"
+            if smoother.smooth
+            else "off"
+        )
+        ids = smoother.tracker.tracks_started
+        print(f"tracking: {ids} track id(s) (IoU >= {args.track_iou:g}); smoothing: {smooth}")
+    written = [(label, path) for label, path in (("json", outputs.json_dir), ("pictures", outputs.vis_dir),
+               ("video", outputs.video_path), ("viewer", outputs.viewer_path)) if path is not None]  # fmt: skip
+    for label, path in written:
+        print(f"{label}: {path}")
+    if not written:
+        print("nothing saved: add --save-json DIR, --save-vis DIR, --save-video OUT.mp4 or --viewer OUT.html")
+    if source.skipped:
+        print(f"skipped {len(source.skipped)} unreadable item(s) (no output written for them):")
+        for what, why in source.skipped:
+            print(f"  {what}: {why}")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``ipr predict``; returns 0 on success."""
+    _check_args(args)
     backend = _backend_for(args.checkpoint, args.backend)
     source = open_source(args.source, skip_unreadable=True)
     boxes = _box_provider(args)
@@ -395,31 +432,6 @@ def run(args: argparse.Namespace) -> int:
             if source.skipped
             else f"--source: {args.source!r} delivered no frames"
         )
-    secs = time.perf_counter() - start
-    camera = f"intrinsics from {args.intrinsics}" if K is not None else f"FOV {args.fov:g} deg guess"
-    used = ", ".join(f"{k}: {v}" for k, v in sorted(sources_used.items()))
-    print(
-        f"{frames_done} frame(s), {people} person(s), {frames_done / secs:.2f} frames/s; boxes: {used}; "
-        f"camera: {camera}; backend {est.backend} on {args.device}"
-    )
-    if smoother is not None:
-        smooth = (
-            f"One-Euro (min_cutoff {args.smooth_min_cutoff:g} Hz, beta {args.smooth_beta_px:g}/px, "
-            f"{args.smooth_beta_mm:g}/mm, d_cutoff {args.smooth_d_cutoff:g} Hz"
-            f"{'' if source.fps else f', {_DEFAULT_FPS:g} fps assumed'})"
-            if smoother.smooth
-            else "off"
-        )
-        ids = smoother.tracker.tracks_started
-        print(f"tracking: {ids} track id(s) (IoU >= {args.track_iou:g}); smoothing: {smooth}")
-    written = [(label, path) for label, path in (("json", outputs.json_dir), ("pictures", outputs.vis_dir),
-               ("video", outputs.video_path), ("viewer", outputs.viewer_path)) if path is not None]  # fmt: skip
-    for label, path in written:
-        print(f"{label}: {path}")
-    if not written:
-        print("nothing saved: add --save-json DIR, --save-vis DIR, --save-video OUT.mp4 or --viewer OUT.html")
-    if source.skipped:
-        print(f"skipped {len(source.skipped)} unreadable item(s) (no output written for them):")
-        for what, why in source.skipped:
-            print(f"  {what}: {why}")
+    _print_summary(args, source, est, smoother, outputs, K, frames_done, people, sources_used,
+                   time.perf_counter() - start)  # fmt: skip
     return 0
