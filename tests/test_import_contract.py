@@ -213,3 +213,18 @@ def test_imports_inside_functions_only_for_optional_extras(graph):
         if i.in_function and not any(i.target == o or i.target.startswith(o + ".") for o in OPTIONAL)
     ]
     assert not bad, f"{len(bad)} imports inside functions (move them to the top of the module):\n" + "\n".join(bad)
+
+
+MAX_LINES = 600
+
+
+def test_long_modules_say_why_at_the_top(graph):
+    """CONTRIBUTING.md: a module over ~600 lines states its reason in its docstring (a paragraph ``Length: …``)."""
+    modules, _ = graph
+    unexplained = []
+    for name, path in sorted(modules.items()):
+        text = path.read_text(encoding="utf-8")
+        n = len(text.splitlines())
+        if n > MAX_LINES and "\nLength: " not in (ast.get_docstring(ast.parse(text)) or ""):
+            unexplained.append(f"{name}: {n} lines")
+    assert not unexplained, "split these modules or say why they are long:\n" + "\n".join(unexplained)
