@@ -144,3 +144,15 @@ def test_bad_arguments() -> None:
         SsdLitePersonDetector(nms_iou=-0.1)
     with pytest.raises(ValueError, match="auto, ssdlite, hog, full, onnx:PATH"):
         make_detector("yolo")
+
+
+def test_detector_threshold_reaches_ssdlite(ssdlite: SsdLitePersonDetector) -> None:
+    args = build_parser().parse_args(["predict", "--checkpoint", "m.pt", "--source", "x.jpg",
+                                      "--detector-threshold", "0.999"])  # fmt: skip
+    strict = make_detector(args.detector, score_threshold=args.detector_threshold)
+    assert isinstance(strict, SsdLitePersonDetector) and strict.score_threshold == 0.999
+    image = read_image(PHOTOS["camera"])
+    _, raw = ssdlite.detect_raw(image)
+    assert raw.max() < 0.999  # the premise: no box of this photo scores that high
+    assert strict(image).source == "full (fallback: ssdlite found no person)"
+    assert ssdlite(image).source == "ssdlite"

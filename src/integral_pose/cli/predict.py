@@ -72,7 +72,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         help="output columns of an ONNX detector: xyxy_score, xywh_score, cxcywh_score, xyxy_score_class, "
         "xywh_score_class (default xyxy_score)",
     )
-    g.add_argument("--detector-threshold", type=float, default=0.5, help="minimum ONNX detector score (default 0.5)")
+    g.add_argument("--detector-threshold", type=float, default=0.5,
+                   help="minimum box score of ssdlite and ONNX detectors (default 0.5; HOG ignores it)")  # fmt: skip
     g.add_argument("--detector-normalized", action="store_true", help="the ONNX detector outputs coordinates in [0, 1]")
     c = p.add_argument_group("camera").add_mutually_exclusive_group()
     c.add_argument("--intrinsics", help="JSON with the 3x3 camera matrix K in px ({'K': ...} or fx, fy, cx, cy)")
@@ -178,15 +179,14 @@ def _box_provider(args: argparse.Namespace) -> Any:
 
 
 def _detector(args: argparse.Namespace) -> Any:
-
     if args.detector.startswith("onnx:"):
         return make_detector(
             args.detector,
-            layout=args.detector_layout,
             score_threshold=args.detector_threshold,
+            layout=args.detector_layout,
             normalized=args.detector_normalized,
         )
-    return make_detector(args.detector)
+    return make_detector(args.detector, score_threshold=args.detector_threshold)
 
 
 class _Outputs:

@@ -381,24 +381,27 @@ class UserBoxes:
         raise KeyError(f"boxes: no entry for frame {name!r} (tried keys {keys})")
 
 
-def make_detector(spec: str, **onnx_kwargs: Any) -> BoxDetector:
+def make_detector(spec: str, score_threshold: float | None = None, **onnx_kwargs: Any) -> BoxDetector:
     """Build a detector from one of :data:`DETECTOR_SPECS` (extra keyword arguments go to ``onnx:PATH``).
 
     ``"auto"`` gives the bundled ``"ssdlite"`` detector when onnxruntime can be imported, else ``"hog"``.
+    ``score_threshold`` (default: each detector's own, 0.5) applies to ``ssdlite`` and ``onnx:PATH``; HOG has no
+    comparable score and ignores it.
 
     Raises:
         ImportError: ``"ssdlite"`` without onnxruntime (names the extra to install).
         DetectorWeightsError: the bundled weight file fails its SHA-256 check.
         ValueError: an unknown spec.
     """
+    scored = {} if score_threshold is None else {"score_threshold": score_threshold}
     if spec == "auto":
-        return SsdLitePersonDetector() if onnxruntime_available() else HogPeopleDetector()
+        return SsdLitePersonDetector(**scored) if onnxruntime_available() else HogPeopleDetector()
     if spec == "ssdlite":
-        return SsdLitePersonDetector()
+        return SsdLitePersonDetector(**scored)
     if spec == "hog":
         return HogPeopleDetector()
     if spec == "full":
         return FullImageDetector()
     if spec.startswith("onnx:"):
-        return OnnxDetector(spec[len("onnx:") :], **onnx_kwargs)
+        return OnnxDetector(spec[len("onnx:") :], **scored, **onnx_kwargs)
     raise ValueError(f"detector: expected one of {', '.join(DETECTOR_SPECS)}, got {spec!r}")
