@@ -15,7 +15,7 @@ from integral_pose.data.io import (
     adjust_affine_for_reduction,
     check_image_u8,
     choose_reduction,
-    read_image,
+    read_image_bgr,
     reduced_to_full,
     write_image_atomic,
 )
@@ -29,18 +29,18 @@ def _smooth_image(h: int = 400, w: int = 480) -> np.ndarray:
 
 def test_read_missing_and_corrupt(tmp_path: Path) -> None:
     with pytest.raises(MissingImageError, match=r"nope\.jpg") as ei:
-        read_image(tmp_path / "nope.jpg")
+        read_image_bgr(tmp_path / "nope.jpg")
     assert isinstance(ei.value, FileNotFoundError) and ei.value.path.endswith("nope.jpg")
     bad = tmp_path / "bad.jpg"
     bad.write_bytes(b"not an image at all")
     with pytest.raises(ImageReadError, match=r"bad\.jpg"):
-        read_image(bad)
+        read_image_bgr(bad)
     empty = tmp_path / "empty.png"
     empty.write_bytes(b"")
     with pytest.raises(ImageReadError, match="empty"):
-        read_image(empty)
+        read_image_bgr(empty)
     with pytest.raises(ValueError, match="reduction"):
-        read_image(bad, reduction=3)
+        read_image_bgr(bad, reduction=3)
 
 
 def test_truncated_jpeg(tmp_path: Path) -> None:
@@ -49,10 +49,10 @@ def test_truncated_jpeg(tmp_path: Path) -> None:
     p = tmp_path / "cut.jpg"
     p.write_bytes(enc.tobytes()[: enc.size // 2])
     with pytest.raises(ImageReadError, match="truncated"):
-        read_image(p)
+        read_image_bgr(p)
     full = tmp_path / "full.jpg"
     write_image_atomic(full, _smooth_image())
-    assert read_image(full).shape == (400, 480, 3)
+    assert read_image_bgr(full).shape == (400, 480, 3)
 
 
 @pytest.mark.parametrize("r", [2, 4])
@@ -60,8 +60,8 @@ def test_reduced_decode_with_adjusted_affine_matches_full(tmp_path: Path, r: int
     img = _smooth_image()
     p = tmp_path / "smooth.png"  # lossless: the reduced read is an area resize of exactly this image
     write_image_atomic(p, img)
-    full = read_image(p)
-    red = read_image(p, reduction=r)
+    full = read_image_bgr(p)
+    red = read_image_bgr(p, reduction=r)
     assert red.shape[:2] == (-(-400 // r), -(-480 // r))
     a, _ = crop_transform([100, 50, 300, 300], (64, 64), 480, 1.0, 10.0, False)
     ref = warp_patch(full, a, (64, 64)).astype(np.float64)
@@ -75,10 +75,10 @@ def test_reduced_decode_with_adjusted_affine_matches_full(tmp_path: Path, r: int
 def test_reduced_decode_jpeg(tmp_path: Path) -> None:
     p = tmp_path / "j.jpg"
     write_image_atomic(p, _smooth_image(), jpeg_quality=98)
-    red = read_image(p, reduction=8)
+    red = read_image_bgr(p, reduction=8)
     assert red.shape == (50, 60, 3)
     a, _ = crop_transform([0, 0, 480, 400], (48, 40), 480)
-    ref = warp_patch(read_image(p), a, (48, 40)).astype(float)
+    ref = warp_patch(read_image_bgr(p), a, (48, 40)).astype(float)
     got = warp_patch(red, adjust_affine_for_reduction(a, 8), (48, 40)).astype(float)
     assert np.abs(ref - got)[2:-2, 2:-2].mean() < 6.0
 

@@ -140,7 +140,7 @@ def crop_image(
     """Crop a person box out of an image (no records needed; used for user images and flip test).
 
     Args:
-        image: (H, W, C) array (BGR uint8 as read by :func:`integral_pose.data.io.read_image`).
+        image: (H, W, C) array (BGR uint8 as read by :func:`integral_pose.data.io.read_image_bgr`).
         box_xywh: box in image px. patch_size: (patch_w, patch_h). scale, rot_deg, flip: as :func:`crop_transform`.
 
     Returns:

@@ -40,7 +40,7 @@ import torch
 from integral_pose.conventions import DEFAULT_RECT_3D_MM
 from integral_pose.data.augment import IDENTITY, AugmentConfig, AugmentParams, sample_augment, sample_rng
 from integral_pose.data.codec import IMAGENET_MEAN, IMAGENET_STD, crop_transform, encode, normalize_patch, warp_patch
-from integral_pose.data.io import ImageReadError, adjust_affine_for_reduction, choose_reduction, read_image
+from integral_pose.data.io import ImageReadError, adjust_affine_for_reduction, choose_reduction, read_image_bgr
 from integral_pose.data.records import PoseRecords
 from integral_pose.data.sources.h36m_challenge import pixels_per_mm
 from integral_pose.skeletons import get_skeleton
@@ -218,7 +218,7 @@ class PoseDataset:
         affine, inv = crop_transform(rec.box[index], self.patch_size, w_img, params.scale, params.rot_deg, params.flip,
                                      keep_aspect=self.box_aspect == "keep")  # fmt: skip
         reduction = self.decode_reduction(index)
-        image = read_image(rec.image_file(index), reduction=reduction)
+        image = read_image_bgr(rec.image_file(index), reduction=reduction)
         check_decoded_size(image, rec.image_size[index], reduction, rec.image_file(index))
         warp = adjust_affine_for_reduction(affine, reduction) if reduction > 1 else affine
         patch = warp_patch(image, warp, self.patch_size)

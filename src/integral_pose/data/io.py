@@ -23,7 +23,7 @@ __all__ = [
     "adjust_affine_for_reduction",
     "check_image_u8",
     "choose_reduction",
-    "read_image",
+    "read_image_bgr",
     "reduced_to_full",
     "write_image_atomic",
 ]
@@ -78,7 +78,7 @@ def _is_truncated_jpeg(buf: np.ndarray) -> bool:
     return not tail.endswith(b"\xff\xd9")
 
 
-def read_image(path: str | os.PathLike[str], reduction: int = 1) -> np.ndarray:
+def read_image_bgr(path: str | os.PathLike[str], reduction: int = 1) -> np.ndarray:
     """Read an image file as a BGR uint8 array (H, W, 3), EXIF orientation ignored (as the original system).
 
     Args:

@@ -18,7 +18,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from integral_pose.data.io import read_image, write_image_atomic
+from integral_pose.data.io import read_image_bgr, write_image_atomic
 from integral_pose.data.records import PoseRecords, RecordsHeader
 
 __all__ = ["DEFAULT_MARGIN", "crop_region", "precrop_records"]
@@ -91,7 +91,7 @@ def precrop_records(
         name = f"crops/{i:08d}.jpg"
         target = out / name
         if not target.is_file():
-            img = read_image(records.image_file(i))
+            img = read_image_bgr(records.image_file(i))
             if img.shape[1] != wh[0] or img.shape[0] != wh[1]:
                 raise ValueError(
                     f"records.image_size[{i}] is {list(wh)} but {records.image_file(i)} is "

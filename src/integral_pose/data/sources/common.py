@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from integral_pose.data.io import read_image
+from integral_pose.data.io import read_image_bgr
 from integral_pose.data.records import PoseRecords
 from integral_pose.fileio import read_json
 
@@ -117,7 +117,7 @@ def image_size(path: str | os.PathLike[str]) -> tuple[int, int]:
                     return int(w), int(h)
                 fh.seek(length - 2, os.SEEK_CUR)
 
-    img = read_image(p)
+    img = read_image_bgr(p)
     return int(img.shape[1]), int(img.shape[0])
 
 
