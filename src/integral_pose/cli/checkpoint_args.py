@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from integral_pose.data.checks import readable_file
 from integral_pose.errors import CliError
 from integral_pose.models.weights import check_torch_file
 from integral_pose.models.zoo import ORIGINAL_RECIPES, is_model_name, resolve_model_file
@@ -45,7 +46,9 @@ def _check_recipe(recipe: str) -> None:
 def check_checkpoint_args(checkpoint: str, recipe: str | None, what: str = "--checkpoint") -> None:
     """Cheap checks of ``--checkpoint`` and ``--recipe`` before any model is built (nothing is unpickled).
 
-    A file that is not a PyTorch file (text, an image …) gets one line naming it and what was expected; an
+    A missing file, a folder or an unreadable file is named with ``what`` (``FileNotFoundError`` /
+    ``IsADirectoryError`` / ``PermissionError``). A file that is not a PyTorch file (text, an image …) gets one
+    line naming it and what was expected; an
     ``.onnx``/``.pt2`` export with ``--recipe``, or a recipe that is neither a built-in name nor a file, likewise.
 
     Raises:
@@ -59,6 +62,7 @@ def check_checkpoint_args(checkpoint: str, recipe: str | None, what: str = "--ch
                            "original-system checkpoints (*.pth.tar)")  # fmt: skip
         return
     path = resolve_model_file(checkpoint)
+    readable_file(path, what)  # missing, a folder or unreadable: named here, before the format check
     if path.suffix.lower() in _EXPORTS:
         if recipe is not None:
             raise CliError(f"--recipe: {checkpoint!r} is an export that carries its own contract; --recipe is only "

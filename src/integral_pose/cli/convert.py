@@ -13,7 +13,6 @@ import argparse
 from pathlib import Path
 
 from integral_pose.cli.checkpoint_args import RECIPE_HELP, check_checkpoint_args
-from integral_pose.data.checks import check_checkpoint_file
 from integral_pose.engine.original import convert_original_checkpoint
 from integral_pose.errors import CliError
 from integral_pose.fileio import check_writable_dir
@@ -40,7 +39,6 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.is_dir():
         raise CliError(f"--out: expected a file name, got the existing folder {str(out)!r}")
-    check_checkpoint_file(args.checkpoint)
     check_checkpoint_args(args.checkpoint, args.recipe)
     check_writable_dir(out.parent, "--out", keep=False)
     written, ckpt = convert_original_checkpoint(args.checkpoint, args.recipe, out, overrides=args.overrides)

@@ -22,7 +22,7 @@ from integral_pose.cli.checkpoint_args import add_recipe_argument, check_checkpo
 from integral_pose.cli.progress import stage_printer
 from integral_pose.config.io import config_with_overrides, load_config
 from integral_pose.config.schema import Config
-from integral_pose.data.checks import check_checkpoint_file, check_records_inputs
+from integral_pose.data.checks import check_records_inputs
 from integral_pose.engine.checkpoint import load_checkpoint
 from integral_pose.engine.distributed import resolve_device
 from integral_pose.engine.evaluator import COCO_RESULTS_FILE, evaluate, format_result
@@ -94,7 +94,6 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(f"--max-samples: expected an int >= 1, got {args.max_samples}")
     ckpt_path = Path(args.checkpoint)
     for flag, path in [("--checkpoint", args.checkpoint), *(("--ensemble", e) for e in args.ensemble)]:
-        check_checkpoint_file(path, flag)  # before anything is loaded
         check_checkpoint_args(path, args.recipe, flag)
     if args.config is not None:
         cfg = load_config(args.config, args.overrides)

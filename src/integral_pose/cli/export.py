@@ -7,7 +7,6 @@ from pathlib import Path
 
 from integral_pose.cli.checkpoint_args import add_recipe_argument, check_checkpoint_args
 from integral_pose.cli.progress import stage_printer
-from integral_pose.data.checks import check_checkpoint_file
 from integral_pose.errors import CliError
 from integral_pose.export.onnx import ExportParityError, export_checkpoint
 
@@ -47,7 +46,6 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path(args.checkpoint).with_suffix(f".{args.format}")
     if out.suffix.lower() != f".{args.format}":
         raise CliError(f"--out: expected a .{args.format} file name for --format {args.format}, got {str(out)!r}")
-    check_checkpoint_file(args.checkpoint)  # before anything is loaded
     check_checkpoint_args(args.checkpoint, args.recipe)
     try:
         report = export_checkpoint(

@@ -14,7 +14,7 @@ import numpy as np
 from tqdm import tqdm
 
 from integral_pose.cli.checkpoint_args import add_recipe_argument, check_checkpoint_args
-from integral_pose.data.checks import check_checkpoint_file, check_source
+from integral_pose.data.checks import check_source
 from integral_pose.errors import CliError
 from integral_pose.fileio import atomic_write_bytes, check_writable_dir
 from integral_pose.inference.detector import UserBoxes, make_detector
@@ -324,7 +324,6 @@ def _check_args(args: argparse.Namespace) -> None:
         raise CliError(f"--fov: expected degrees in (0, 180), got {args.fov}")
     if not (0.0 <= args.min_score <= 1.0):
         raise CliError(f"--min-score: expected a confidence in [0, 1], got {args.min_score}")
-    check_checkpoint_file(args.checkpoint)
     check_checkpoint_args(args.checkpoint, args.recipe)
     check_source(args.source)
 

@@ -2,13 +2,13 @@
 milliseconds with one line naming it, not after the network has been built.
 
 ``ipr predict`` checks its ``--source`` (a single image must decode; a folder must hold at least one file that
-starts like an image) and that ``--checkpoint`` is a file; ``ipr eval`` checks the records of the split it scores
-(each file readable, its image folder present, its first image decodable); ``ipr export`` checks the checkpoint
-file. ``ipr config check`` uses the same helpers for every file a recipe names.
+starts like an image); ``ipr eval`` checks the records of the split it scores (each file readable, its image
+folder present, its first image decodable). ``ipr config check`` uses the same helpers for every file a recipe
+names, and the CLI's ``--checkpoint`` check (``cli/checkpoint_args.py``) uses :func:`readable_file`.
 
 Example:
-    >>> from integral_pose.data.checks import check_checkpoint_file
-    >>> check_checkpoint_file("no/such/model.pt")
+    >>> from pathlib import Path
+    >>> readable_file(Path("no/such/model.pt"), "--checkpoint")
     Traceback (most recent call last):
         ...
     FileNotFoundError: --checkpoint: file not found: 'no/such/model.pt'
@@ -31,7 +31,6 @@ from integral_pose.data.records import RecordsHeader
 
 __all__ = [
     "RecordsInfo",
-    "check_checkpoint_file",
     "check_image_decodes",
     "check_records_inputs",
     "check_source",
@@ -49,24 +48,6 @@ def readable_file(path: Path, what: str) -> None:
         raise FileNotFoundError(f"{what}: file not found: {str(path)!r}")
     if not os.access(path, os.R_OK):
         raise PermissionError(f"{what}: file is not readable (permissions): {str(path)!r}")
-
-
-def _maybe_model_name(spec: str | os.PathLike[str]) -> bool:
-    """A bare word that is not a path (``synthmocap-small``): left to the model resolver, which knows the names."""
-    text = os.fspath(spec)
-    return not Path(text).exists() and "/" not in text and os.sep not in text and not Path(text).suffix
-
-
-def check_checkpoint_file(spec: str | os.PathLike[str], what: str = "--checkpoint") -> None:
-    """A checkpoint argument names a readable file (a bare name such as a shipped model's is left to the resolver);
-    no byte of it is parsed.
-
-    Raises:
-        FileNotFoundError / IsADirectoryError / PermissionError: one line naming ``what`` and the path.
-    """
-    if _maybe_model_name(spec):
-        return
-    readable_file(Path(spec), what)
 
 
 def check_image_decodes(path: str | os.PathLike[str], what: str = "image") -> None:
