@@ -18,6 +18,7 @@ from integral_pose.data.records import (
     decode_strings,
     encode_strings,
     load_records,
+    peek_records,
     save_records,
 )
 
@@ -92,6 +93,24 @@ def test_round_trip_empty_table(tmp_path: Path) -> None:
     back = load_records(save_records(rec, tmp_path / "empty.npz"))
     assert len(back) == 0 and back.num_joints == 18
     _assert_same(rec, back)
+
+
+def test_peek_reads_header_root_and_first_image_like_load(tmp_path: Path) -> None:
+    path = save_records(_table(), tmp_path / "sub" / "t.npz")
+    full = load_records(path)
+    header, root, first = peek_records(path)
+    assert header == full.header and root == full.root_dir and first == full.image_file(0)
+    assert str(first).endswith(PATHS[0])
+    _, _, none = peek_records(save_records(_table(0), tmp_path / "empty.npz"))
+    assert none is None
+    other = tmp_path / "other.npz"
+    np.savez(other, x=np.zeros(3))
+    with pytest.raises(ValueError, match=r"other\.npz.*'__header__'"):
+        peek_records(other)
+    text = tmp_path / "notes.npz"
+    text.write_text("not a zip")
+    with pytest.raises(ValueError, match=r"notes\.npz: not a readable records \.npz"):
+        peek_records(text)
 
 
 def test_layout_cameras_once_codes_small_and_joints_stored(tmp_path: Path) -> None:

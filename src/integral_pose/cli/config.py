@@ -7,7 +7,7 @@ from pathlib import Path
 
 from integral_pose.config.io import config_to_yaml, load_config
 from integral_pose.config.schema import Config
-from integral_pose.data.checks import image_root, read_records_header, readable_file
+from integral_pose.data.checks import peek_records_file, readable_file
 from integral_pose.errors import CliError
 from integral_pose.models.zoo import is_model_name
 
@@ -66,11 +66,10 @@ def recipe_file_problems(config: Config) -> list[str]:
             if spec.records is not None:
                 where = f"data.{split}[{i}].records"
                 try:
-                    header = read_records_header(spec.records, where)
+                    _, root, _ = peek_records_file(spec.records, where)
                 except (OSError, ValueError) as exc:
                     problems.append(str(exc))
                 else:
-                    root = image_root(Path(spec.records), header)
                     if not root.is_dir():
                         problems.append(f"{where}: its image folder {str(root)!r} does not exist")
             box = config.data.box_for(spec)

@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import mimetypes
 import os
-import zipfile
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,15 +25,14 @@ import cv2
 import numpy as np
 
 from integral_pose.config.schema import Config
-from integral_pose.data.records import RecordsHeader
+from integral_pose.data.records import RecordsHeader, peek_records
 
 __all__ = [
     "RecordsInfo",
     "check_image_decodes",
     "check_records_inputs",
     "check_source",
-    "image_root",
-    "read_records_header",
+    "peek_records_file",
     "readable_file",
 ]
 
@@ -97,8 +94,8 @@ def check_source(spec: str | os.PathLike[str], what: str = "--source") -> None:
         check_image_decodes(p, what)
 
 
-def read_records_header(path: str | os.PathLike[str], what: str = "records") -> RecordsHeader:
-    """The JSON header of a records ``.npz`` without reading its columns.
+def peek_records_file(path: str | os.PathLike[str], what: str = "records") -> tuple[RecordsHeader, Path, Path | None]:
+    """:func:`~integral_pose.data.records.peek_records` with errors that start with ``what``.
 
     Raises:
         FileNotFoundError / IsADirectoryError / PermissionError: missing, a folder, unreadable.
@@ -107,19 +104,9 @@ def read_records_header(path: str | os.PathLike[str], what: str = "records") -> 
     p = Path(path)
     readable_file(p, what)
     try:
-        with np.load(p, allow_pickle=False) as z:
-            text = str(z["__header__"]) if "__header__" in z.files else None
-    except (OSError, EOFError, ValueError, zipfile.BadZipFile, zlib.error) as exc:
-        raise ValueError(f"{what}: {str(p)!r} is not a readable records .npz ({type(exc).__name__}: {exc})") from None
-    if text is None:
-        raise ValueError(f"{what}: {str(p)!r} lacks its '__header__' entry (not an integral-pose records file)")
-    return RecordsHeader.from_json(text, where=f"{what} {str(p)!r}")
-
-
-def image_root(records_path: Path, header: RecordsHeader) -> Path:
-    """Folder the records' image paths are relative to (a relative root is relative to the ``.npz`` folder)."""
-    root = Path(header.root)
-    return root if root.is_absolute() else records_path.parent / root
+        return peek_records(p)
+    except ValueError as exc:
+        raise ValueError(f"{what}: {exc}") from None
 
 
 @dataclass(frozen=True)
@@ -130,18 +117,6 @@ class RecordsInfo:
     path: Path
     kind: str
     header: RecordsHeader
-
-
-def _first_image(path: Path) -> Path | None:
-    """The first image file a records table names, read from its two path columns only."""
-    with np.load(path, allow_pickle=False) as z:
-        if "image_path_len" not in z.files or "image_path_utf8" not in z.files:
-            return None
-        lengths = z["image_path_len"]
-        if lengths.size == 0:
-            return None
-        first = bytes(z["image_path_utf8"][: int(lengths[0])]).decode("utf-8")
-    return Path(first)
 
 
 def check_records_inputs(cfg: Config, split: str = "test", images: bool = True) -> list[RecordsInfo]:
@@ -160,13 +135,10 @@ def check_records_inputs(cfg: Config, split: str = "test", images: bool = True) 
             continue
         where = f"data.{split}[{i}].records"
         path = Path(spec.records)
-        header = read_records_header(path, where)
-        root = image_root(path, header)
+        header, root, first = peek_records_file(path, where)
         if not root.is_dir():
             raise FileNotFoundError(f"{where}: the image folder of {str(path)!r} does not exist: {str(root)!r}")
-        if images:
-            first = _first_image(path)
-            if first is not None:
-                check_image_decodes(root / first, f"{where}: first image")
+        if images and first is not None:
+            check_image_decodes(first, f"{where}: first image")
         out.append(RecordsInfo(where, path, spec.kind, header))
     return out

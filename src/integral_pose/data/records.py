@@ -51,6 +51,10 @@ On disk (format 2) the ``.npz`` holds, besides ``__header__``:
 
 Members that deflate well are compressed; members that do not (float joint coordinates) are stored as they are,
 which makes loading a memory copy instead of a decompression.
+
+Length: just over 600 lines because the table, its validation and its on-disk format (writing, reading, and
+:func:`peek_records` for checks that must not read the columns) are kept together, so that the format is known in
+one module only.
 """
 
 from __future__ import annotations
@@ -81,6 +85,7 @@ __all__ = [
     "encode_strings",
     "hash_files",
     "load_records",
+    "peek_records",
     "save_records",
 ]
 
@@ -295,10 +300,7 @@ class PoseRecords:
     @property
     def root_dir(self) -> Path:
         """Folder that :attr:`image_path` entries are relative to."""
-        root = Path(self.header.root)
-        if not root.is_absolute() and self.base_dir:
-            root = Path(self.base_dir) / root
-        return root
+        return _image_root(self.header.root, self.base_dir)
 
     def image_file(self, i: int) -> Path:
         """Absolute-or-cwd-relative path of image ``i``."""
@@ -402,20 +404,51 @@ def save_records(records: PoseRecords, path: str | os.PathLike[str]) -> Path:
     return path
 
 
+def _image_root(root: str, base_dir: str | None) -> Path:
+    """The folder image paths are relative to: ``root``, relative to ``base_dir`` (the file's folder) if relative."""
+    p = Path(root)
+    return p if p.is_absolute() or not base_dir else Path(base_dir) / p
+
+
+def _read_npz(path: Path, names: Sequence[str] | None = None) -> tuple[RecordsHeader, dict[str, np.ndarray]]:
+    """The header and the members ``names`` (all when None; absent ones are left out) of a records ``.npz``."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            text = str(z["__header__"]) if "__header__" in z.files else None
+            data = {k: z[k] for k in z.files if k != "__header__" and (names is None or k in names)}
+    except (OSError, EOFError, ValueError, zipfile.BadZipFile, zlib.error) as exc:
+        raise ValueError(f"{path}: not a readable records .npz ({type(exc).__name__}: {exc})") from None
+    if text is None:
+        raise ValueError(f"{path}: records file lacks its '__header__' entry (not written by integral-pose?)")
+    return RecordsHeader.from_json(text, where=str(path)), data
+
+
 def load_records(path: str | os.PathLike[str]) -> PoseRecords:
     """Read a table written by :func:`save_records`; errors name the file and the missing/bad field."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"records file not found: {path}")
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            data = {k: z[k] for k in z.files}
-    except (OSError, ValueError, zipfile.BadZipFile, zlib.error) as exc:
-        raise ValueError(f"{path}: not a readable records .npz ({exc})") from None
-    if "__header__" not in data:
-        raise ValueError(f"{path}: records file lacks its '__header__' entry (not written by integral-pose?)")
-    header = RecordsHeader.from_json(str(data.pop("__header__")), where=str(path))
+    header, data = _read_npz(path)
     return PoseRecords(header=header, base_dir=str(path.parent), **_decode_columns(data, str(path)))
+
+
+def peek_records(path: str | os.PathLike[str]) -> tuple[RecordsHeader, Path, Path | None]:
+    """The header, the image folder and the first image of a records file, reading only the path columns.
+
+    Returns:
+        ``(header, image folder, first image file or None when the table is empty)``; a relative header root is
+        relative to the file's folder, as in :attr:`PoseRecords.root_dir`.
+
+    Raises:
+        ValueError: not a records ``.npz`` or a header that cannot be parsed (names the file).
+    """
+    path = Path(path)
+    header, data = _read_npz(path, ("image_path_utf8", "image_path_len"))
+    root = _image_root(header.root, str(path.parent))
+    lengths = data.get("image_path_len")
+    if lengths is None or lengths.size == 0:
+        return header, root, None
+    return header, root, root / bytes(data["image_path_utf8"][: int(lengths[0])]).decode("utf-8")
 
 
 # ---------------------------------------------------------------------------------------------- column encoding

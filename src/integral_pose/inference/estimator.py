@@ -42,7 +42,8 @@ from integral_pose.export import onnx as ex
 from integral_pose.export.onnx import ModelContract
 from integral_pose.fileio import read_json
 from integral_pose.geometry.camera import Camera, solve_root_translation
-from integral_pose.inference.detector import BoxDetector, Detections, make_detector, validate_boxes
+from integral_pose.inference.boxes import BoxDetector, Detections
+from integral_pose.inference.detector import make_detector, validate_boxes
 from integral_pose.inference.results import PoseResult
 from integral_pose.inference.sources import read_image
 from integral_pose.models.zoo import resolve_model_file

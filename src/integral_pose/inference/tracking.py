@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from integral_pose.inference.detector import iou_xywh
+from integral_pose.inference.boxes import iou_xywh
 from integral_pose.inference.filtering import BETA_MM, BETA_PX, D_CUTOFF, MIN_CUTOFF, OneEuroFilter
 from integral_pose.inference.results import PoseResult
 
