@@ -44,7 +44,7 @@ from integral_pose.config.io import config_from_dict, config_to_dict
 from integral_pose.data.codec import codec_from_config
 from integral_pose.fileio import atomic_write
 from integral_pose.models.posenet import build_network
-from integral_pose.models.weights import load_state_dict_strict, strip_prefixes
+from integral_pose.models.weights import load_state_dict_strict, strip_prefixes, unwrap_model
 from integral_pose.models.zoo import resolve_model_file
 
 __all__ = [
@@ -55,18 +55,11 @@ __all__ = [
     "restore_model",
     "save_checkpoint",
     "strip_prefixes",
-    "unwrap_model",
 ]
 
 CHECKPOINT_FORMAT = "integral-pose-checkpoint"
 CHECKPOINT_VERSION = 1
 _REQUIRED = ("model", "config", "joint_names")
-
-
-def unwrap_model(model: Any) -> Any:
-    """The plain module inside DDP (``.module``) and ``torch.compile`` (``._orig_mod``) wrappers."""
-    inner = getattr(model, "module", model)
-    return getattr(inner, "_orig_mod", inner)
 
 
 def _check_plain(value: Any, path: str) -> None:

@@ -57,7 +57,7 @@ from integral_pose.build import (
 )
 from integral_pose.config.io import config_to_dict, save_config
 from integral_pose.config.schema import Config
-from integral_pose.engine.checkpoint import load_checkpoint, save_checkpoint, unwrap_model
+from integral_pose.engine.checkpoint import load_checkpoint, save_checkpoint
 from integral_pose.engine.distributed import (
     DistInfo,
     barrier,
@@ -91,6 +91,7 @@ from integral_pose.engine.resume import (
 from integral_pose.engine.runlock import RunLock
 from integral_pose.engine.seeding import capture_rng_state, seed_everything
 from integral_pose.fileio import check_writable_dir
+from integral_pose.models.weights import unwrap_model
 from integral_pose.skeletons import get_skeleton
 
 __all__ = [

@@ -58,6 +58,7 @@ __all__ = [
     "read_state_dict",
     "read_torch_file",
     "strip_prefixes",
+    "unwrap_model",
 ]
 
 WRAPPER_PREFIXES: tuple[str, ...] = ("module.", "_orig_mod.")
@@ -231,9 +232,14 @@ def read_state_dict(
     return strip_prefixes(obj)
 
 
-def _backbone_of(model: nn.Module) -> nn.Module:
+def unwrap_model(model: Any) -> Any:
+    """The plain module inside DDP (``.module``) and ``torch.compile`` (``._orig_mod``) wrappers."""
     inner = getattr(model, "module", model)
-    inner = getattr(inner, "_orig_mod", inner)
+    return getattr(inner, "_orig_mod", inner)
+
+
+def _backbone_of(model: nn.Module) -> nn.Module:
+    inner = unwrap_model(model)
     return getattr(inner, "backbone", inner)
 
 
